@@ -50,3 +50,15 @@ def parse_topic(text: str) -> Topic:
 def zone_filter(zone: str, *, direction: Direction = "up") -> str:
     """Subscription filter for every message of one zone in one direction."""
     return f"{PREFIX}/{zone}/+/+/+/{direction}"
+
+
+def message_name(text: str) -> str | None:
+    """The message segment of a roadcloud topic, or None for a topic outside the layout.
+
+    Cheaper than ``parse_topic`` and never raises, because the transports call it on every publish to
+    look up the delivery policy.
+    """
+    parts = text.split("/")
+    if len(parts) == 7 and parts[0] == "roadcloud" and parts[1] == "v1":
+        return parts[5]
+    return None

@@ -1,0 +1,42 @@
+"""Helpers shared by the ETSI mappings: validate a decoded message against the roadcloud model."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+
+from roadcloud.errors import ValidationError
+
+ModelT = TypeVar("ModelT")
+
+
+def to_model(wire_value: dict[str, Any], model_type: type[ModelT], *, source: str) -> ModelT:
+    """Build and validate a roadcloud message from its camelCase wire form.
+
+    Going through ``msgspec.convert`` rather than the constructors checks every value range, so an ETSI
+    value that the T/CSAE 53 model cannot hold is a ``ValidationError`` naming the field.
+    """
+    try:
+        return msgspec.convert(wire_value, model_type)
+    except msgspec.ValidationError as error:
+        raise ValidationError(f"{source} does not fit {model_type.__name__}: {error}") from None
+
+
+def ia5_name(name: str | None, *, field: str) -> str | None:
+    """A DescriptiveName (IA5String, 1..63 characters) or None for an empty name."""
+    if not name:
+        return None
+    if not name.isascii():
+        raise ValidationError(f"{field} {name!r} has non-ASCII characters; ETSI names are IA5 (ASCII) only")
+    return name
+
+
+def clip(value: int, lower: int, upper: int) -> int:
+    return max(lower, min(value, upper))
+
+
+def round_half_up(numerator: int, denominator: int) -> int:
+    """Integer division rounded to nearest, halves away from zero (symmetric for signed values)."""
+    quotient = (abs(numerator) + denominator // 2) // denominator
+    return quotient if numerator >= 0 else -quotient

@@ -1,0 +1,166 @@
+"""The zone manifest: one readable TOML file that describes a whole twin scenario.
+
+Everything the twin needs is here or referenced from here (network and route files relative to the
+manifest's folder), so a zone folder is self-contained and can be copied, versioned and replayed.
+Decoding checks types and ranges (msgspec); ``validate`` checks what types cannot: files exist, ids are
+unique, incidents lie inside the run. Every failure is one ``ManifestError`` line with the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+import tomli_w
+from msgspec import Meta
+
+from roadcloud.errors import ManifestError
+from roadcloud.messages.truth import IncidentKind
+
+MANIFEST_NAME = "zone.toml"
+
+NonNegative = Annotated[float, Meta(ge=0.0)]
+Positive = Annotated[float, Meta(gt=0.0)]
+Share = Annotated[float, Meta(ge=0.0, le=1.0)]
+Identifier = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Unknown keys are refused so a typo in the manifest is an error, not a silently ignored setting."""
+
+
+class ZoneSection(_Section, frozen=True, kw_only=True):
+    name: Identifier
+    description: str = ""
+    start_time: dt.datetime  # UTC wall-clock time of twin time 0; message timestamps derive from it
+    duration_s: Positive
+    step_ms: Literal[100] = 100
+    seed: Annotated[int, Meta(ge=0)] = 0
+
+
+class NetworkSection(_Section, frozen=True, kw_only=True):
+    file: str
+    source: Literal["generated", "sumo", "opendrive", "osm"]
+    original: str = ""  # the file it was converted from, for the record
+    anchor_lon_deg: Annotated[float, Meta(ge=-180.0, le=180.0)] | None = None
+    anchor_lat_deg: Annotated[float, Meta(ge=-90.0, le=90.0)] | None = None
+
+
+class DemandSection(_Section, frozen=True, kw_only=True):
+    route_files: list[str]
+    vehicles_per_hour: NonNegative
+    pedestrians_per_hour: NonNegative
+    bicycles_per_hour: NonNegative = 0.0
+    connected_share: Share  # share of motor vehicles with an on-board unit sending BSM
+
+
+class SensorSection(_Section, frozen=True, kw_only=True):
+    noise: Literal["low", "default", "high"] = "default"
+    position_noise_m: NonNegative | None = None  # overrides of the preset, when given
+    speed_noise_mps: NonNegative | None = None
+    heading_noise_deg: NonNegative | None = None
+    size_noise_m: NonNegative | None = None
+    miss_rate: Share | None = None
+    false_alarms_per_frame: NonNegative | None = None
+    gnss_noise_m: NonNegative = 1.0  # connected vehicles' own position error (std per axis)
+
+
+class RoadsideUnitSpec(_Section, frozen=True, kw_only=True):
+    id: Identifier
+    x_m: float
+    y_m: float
+    junction: str = ""
+    range_m: Positive = 150.0
+    fov_deg: Annotated[float, Meta(gt=0.0, le=360.0)] = 360.0
+    facing_deg: Annotated[float, Meta(ge=0.0, lt=360.0)] = 0.0
+    clock_offset_ms: Annotated[int, Meta(ge=-10_000, le=10_000)] = 0
+    network_delay_ms: Annotated[int, Meta(ge=0, le=10_000)] = 30
+    network_jitter_ms: Annotated[int, Meta(ge=0, le=10_000)] = 0
+
+
+class Incident(_Section, frozen=True, kw_only=True):
+    id: Identifier
+    kind: IncidentKind
+    lane: str
+    pos_m: NonNegative
+    start_s: NonNegative
+    duration_s: Positive
+    speed_mps: NonNegative = 0.0  # slow / wrong-way vehicle speed, walking speed of the pedestrian
+    extra_vehicles_per_hour: NonNegative = 0.0  # demand surge only
+
+
+class Manifest(_Section, frozen=True, kw_only=True):
+    zone: ZoneSection
+    network: NetworkSection
+    demand: DemandSection
+    sensors: SensorSection = SensorSection()
+    rsu: list[RoadsideUnitSpec] = []
+    incident: list[Incident] = []
+
+    @property
+    def start_epoch_ms(self) -> int:
+        return int(self.zone.start_time.timestamp() * 1000)
+
+
+def load_manifest(zone_dir: Path) -> tuple[Manifest, Path]:
+    """Read and validate ``zone_dir/zone.toml`` (or a manifest path); return it with its folder."""
+    path = zone_dir / MANIFEST_NAME if zone_dir.is_dir() else zone_dir
+    if not path.exists():
+        raise ManifestError(
+            f"no zone manifest at {path}; create a zone with 'roadcloud zone new {zone_dir}'"
+        )
+    try:
+        manifest = msgspec.toml.decode(path.read_bytes(), type=Manifest)
+    except msgspec.ValidationError as error:
+        raise ManifestError(f"{path}: {error}; fix that entry and try again") from None
+    except msgspec.DecodeError as error:
+        raise ManifestError(f"{path} is not valid TOML: {error}") from None
+    validate(manifest, path.parent)
+    return manifest, path.parent
+
+
+def validate(manifest: Manifest, folder: Path) -> None:
+    """Checks that span fields: referenced files exist, ids are unique, incidents happen during the run."""
+    if manifest.zone.start_time.tzinfo is None:
+        raise ManifestError("zone.start_time has no time zone; write it in UTC, e.g. 2026-06-01T08:00:00Z")
+    files = [manifest.network.file, *manifest.demand.route_files]
+    for name in files:
+        if not (folder / name).exists():
+            raise ManifestError(f"{folder / MANIFEST_NAME} names {name!r}, which is not in {folder}")
+    for what, ids in (("rsu", [u.id for u in manifest.rsu]), ("incident", [i.id for i in manifest.incident])):
+        duplicates = sorted({item for item in ids if ids.count(item) > 1})
+        if duplicates:
+            raise ManifestError(f"{what} ids must be unique; {', '.join(duplicates)} appear more than once")
+    for incident in manifest.incident:
+        if incident.start_s >= manifest.zone.duration_s:
+            raise ManifestError(
+                f"incident {incident.id} starts at {incident.start_s} s, after the zone's "
+                f"{manifest.zone.duration_s} s run; move it earlier or lengthen zone.duration_s"
+            )
+        if incident.kind == IncidentKind.DEMAND_SURGE and incident.extra_vehicles_per_hour <= 0:
+            raise ManifestError(f"incident {incident.id} is a demand surge with no extra_vehicles_per_hour")
+
+
+_HEADER = """\
+# roadcloud zone manifest: everything the digital twin needs to play this zone's field side.
+# Paths are relative to this file. Times: twin seconds from zone.start_time (UTC). Units are in the names.
+# [zone] run settings · [network] the road network · [demand] traffic · [sensors] roadside sensor noise
+# [[rsu]] one roadside unit each · [[incident]] scripted incidents, recorded in the ground truth.
+"""
+
+
+def write_manifest(manifest: Manifest, zone_dir: Path) -> Path:
+    """Write the manifest as sections in a fixed order, units and incidents as arrays of tables."""
+    document = msgspec.to_builtins(manifest, builtin_types=(dt.datetime,))
+    chunks = [_HEADER]
+    for section in ("zone", "network", "demand", "sensors"):
+        if document.get(section):
+            chunks.append(tomli_w.dumps({section: document[section]}))
+    for array in ("rsu", "incident"):
+        for item in document.get(array, []):
+            chunks.append(f"[[{array}]]\n" + tomli_w.dumps(item))
+    path = zone_dir / MANIFEST_NAME
+    path.write_text("\n".join(chunks))
+    return path
