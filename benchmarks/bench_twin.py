@@ -23,16 +23,20 @@ def main() -> None:
     parser.add_argument("--zone", type=Path, default=None, help="existing zone (default: generate one)")
     args = parser.parse_args()
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the target says
-    print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cpus, python {platform.python_version()}; pinned to 1 core")
+    print(
+        f"machine: {platform.node()} {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cpus, python {platform.python_version()}; pinned to 1 core"
+    )
     with tempfile.TemporaryDirectory() as scratch:
         zone = args.zone
         if zone is None:
             zone = Path(scratch) / "zone"
             started = time.perf_counter()
             manifest = new_zone(zone, ZoneSettings())
-            print(f"generated default zone in {time.perf_counter() - started:.1f} s: "
-                  f"{len(manifest.rsu)} signalised junctions with roadside units")
+            print(
+                f"generated default zone in {time.perf_counter() - started:.1f} s: "
+                f"{len(manifest.rsu)} signalised junctions with roadside units"
+            )
         twin = Twin(zone, duration_s=args.duration_s)
         payload_bytes = 0
         started = time.perf_counter()
@@ -41,12 +45,18 @@ def main() -> None:
         wall_s = time.perf_counter() - started
     stats = twin.stats
     print(f"simulated {stats.time_s:.0f} s in {wall_s:.1f} s: {stats.time_s / wall_s:.2f}x real time")
-    print(f"peak vehicles {stats.peak_vehicles}; messages {stats.messages} "
-          f"({stats.messages / stats.time_s:.0f}/s simulated, {payload_bytes / stats.time_s / 1e6:.2f} MB/s)")
+    print(
+        f"peak vehicles {stats.peak_vehicles}; messages {stats.messages} "
+        f"({stats.messages / stats.time_s:.0f}/s simulated, {payload_bytes / stats.time_s / 1e6:.2f} MB/s)"
+    )
     print(", ".join(f"{kind} {count}" for kind, count in sorted(stats.totals.items())))
     other_s = wall_s - stats.sumo_s - stats.sensing_s - stats.messages_s
-    for name, seconds in (("SUMO step + reads", stats.sumo_s), ("sensor model", stats.sensing_s),
-                          ("messages (build + encode)", stats.messages_s), ("other", other_s)):
+    for name, seconds in (
+        ("SUMO step + reads", stats.sumo_s),
+        ("sensor model", stats.sensing_s),
+        ("messages (build + encode)", stats.messages_s),
+        ("other", other_s),
+    ):
         print(f"  {name:26s} {seconds:7.1f} s  {100 * seconds / wall_s:5.1f} %")
 
 

@@ -24,7 +24,9 @@ def test_zone_new_refuses_impossible_settings(tmp_path: Path, capsys: pytest.Cap
     assert "connected share" in line
     line = _one_line_error(capsys, ["zone", "new", str(tmp_path / "z"), "--grid", "seven"])
     assert "COLUMNSxROWS" in line
-    line = _one_line_error(capsys, ["zone", "new", str(tmp_path / "z"), "--net", str(tmp_path / "none.net.xml")])
+    line = _one_line_error(
+        capsys, ["zone", "new", str(tmp_path / "z"), "--net", str(tmp_path / "none.net.xml")]
+    )
     assert "none.net.xml" in line
 
 
@@ -63,8 +65,14 @@ def test_show_record_and_replay(
 
 
 def test_help_on_every_twin_command(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["zone", "--help"], ["zone", "new", "--help"], ["zone", "show", "--help"], ["twin", "--help"],
-                 ["replay", "--help"], ["demo", "--help"]):
+    for argv in (
+        ["zone", "--help"],
+        ["zone", "new", "--help"],
+        ["zone", "show", "--help"],
+        ["twin", "--help"],
+        ["replay", "--help"],
+        ["demo", "--help"],
+    ):
         with pytest.raises(SystemExit) as exited:
             main(argv)
         assert exited.value.code == 0

@@ -62,7 +62,9 @@ def test_demand_has_vehicles_pedestrians_and_bicycles(small_zone: tuple[Path, Ma
         (dict(vehicles_per_hour=0.0, pedestrians_per_hour=0.0, bicycles_per_hour=0.0), None),
     ],
 )
-def test_impossible_settings_are_refused(tmp_path: Path, settings: dict[str, object], message: str | None) -> None:
+def test_impossible_settings_are_refused(
+    tmp_path: Path, settings: dict[str, object], message: str | None
+) -> None:
     with pytest.raises(SettingError, match=message or "no demand"):
         new_zone(tmp_path / "zone", ZoneSettings(**settings))  # type: ignore[arg-type]
 
@@ -76,13 +78,20 @@ def test_refuses_to_overwrite_a_folder(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("option", "file_name"),
-    [("net", "doerpfeldstr.net.xml.gz"), ("xodr", "fabriksgatan_traffic_lights.xodr"),
-     ("xodr", "multi_intersections.xodr")],
+    [
+        ("net", "doerpfeldstr.net.xml.gz"),
+        ("xodr", "fabriksgatan_traffic_lights.xodr"),
+        ("xodr", "multi_intersections.xodr"),
+    ],
 )
 def test_zone_on_each_shared_map(tmp_path: Path, option: str, file_name: str) -> None:
     settings = ZoneSettings(
-        name="shared", vehicles_per_hour=600.0, pedestrians_per_hour=120.0, bicycles_per_hour=60.0,
-        duration_s=60.0, **{option: SHARED_MAPS / file_name},  # type: ignore[arg-type]
+        name="shared",
+        vehicles_per_hour=600.0,
+        pedestrians_per_hour=120.0,
+        bicycles_per_hour=60.0,
+        duration_s=60.0,
+        **{option: SHARED_MAPS / file_name},  # type: ignore[arg-type]
     )
     manifest = new_zone(tmp_path / "zone", settings)
     assert manifest.rsu, "every shared map has at least one signalised junction"

@@ -25,13 +25,21 @@ def _manifest(**changes: object) -> Manifest:
         zone=ZoneSection(name="z", start_time=dt.datetime(2026, 6, 1, tzinfo=dt.UTC), duration_s=100.0),
         network=NetworkSection(file="zone.net.xml", source="generated"),
         demand=DemandSection(
-            route_files=["vehicles.rou.xml"], vehicles_per_hour=100.0, pedestrians_per_hour=0.0,
+            route_files=["vehicles.rou.xml"],
+            vehicles_per_hour=100.0,
+            pedestrians_per_hour=0.0,
             connected_share=0.2,
         ),
         rsu=[RoadsideUnitSpec(id="R1", x_m=1.0, y_m=2.0, clock_offset_ms=-12)],
         incident=[
-            Incident(id="I1", kind=IncidentKind.STOPPED_VEHICLE, lane="e_0", pos_m=5.0, start_s=10.0,
-                     duration_s=30.0)
+            Incident(
+                id="I1",
+                kind=IncidentKind.STOPPED_VEHICLE,
+                lane="e_0",
+                pos_m=5.0,
+                start_s=10.0,
+                duration_s=30.0,
+            )
         ],
     )
     return msgspec.structs.replace(manifest, **changes)
@@ -82,12 +90,14 @@ def test_malformed_manifest_is_one_clear_error(tmp_path: Path, replace: str, by:
 def test_missing_network_file_is_named(tmp_path: Path) -> None:
     folder = _folder(tmp_path, _manifest())
     (folder / "zone.net.xml").unlink()
-    with pytest.raises(ManifestError, match="zone.net.xml"):
+    with pytest.raises(ManifestError, match=r"zone\.net\.xml"):
         load_manifest(folder)
 
 
 def test_incident_after_the_run_is_refused(tmp_path: Path) -> None:
-    late = Incident(id="I9", kind=IncidentKind.LANE_CLOSURE, lane="e_0", pos_m=0.0, start_s=500.0, duration_s=1.0)
+    late = Incident(
+        id="I9", kind=IncidentKind.LANE_CLOSURE, lane="e_0", pos_m=0.0, start_s=500.0, duration_s=1.0
+    )
     with pytest.raises(ManifestError, match="I9 starts at 500"):
         load_manifest(_folder(tmp_path, _manifest(incident=[late])))
 

@@ -62,7 +62,7 @@ def test_damaged_recordings_are_refused(tmp_path: Path, small_run: Run) -> None:
         list(read_recording(truncated))
     garbage = tmp_path / "garbage.rcrec"
     garbage.write_bytes(b"not a recording at all")
-    with pytest.raises(RecordingError, match="garbage.rcrec"):
+    with pytest.raises(RecordingError, match=r"garbage\.rcrec"):
         list(read_recording(garbage))
     with pytest.raises(RecordingError, match="does not exist"):
         list(read_recording(tmp_path / "missing.rcrec"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def _truths(run: Run) -> list[GroundTruth]:
 
 
 def test_every_stream_is_emitted_and_valid(small_run: Run) -> None:
-    twin, emissions = small_run
+    _, emissions = small_run
     names = {parse_topic(e.topic).message for e in emissions}
     assert names == {"truth", "rsm", "bsm", "spat", "map", "heartbeat"}
     types = {"truth": GroundTruth, "rsm": RSM, "bsm": BSM, "spat": SPAT, "map": MAP, "heartbeat": Heartbeat}
@@ -48,11 +49,11 @@ def test_deliveries_are_in_time_order(small_run: Run) -> None:
 def test_rsm_objects_are_real_actors_seen_from_their_unit(small_run: Run) -> None:
     twin, emissions = small_run
     truth_by_ms = {t.time_ms: t for t in _truths(small_run)}
-    units = {spec.id: (number, spec) for number, spec in enumerate(twin.unit_specs)}
+    units = {spec.id: spec for spec in twin.unit_specs}
     errors_m = []
     for emission, rsm in _decoded(emissions, "rsm"):
         assert isinstance(rsm, RSM)
-        number, spec = units[rsm.id]
+        spec = units[rsm.id]
         assert 1 <= len(rsm.participants) <= 16
         measured_ms = resolve_sec_mark(rsm.participants[0].sec_mark, reference_epoch_ms=emission.delivery_ms)
         true_ms = measured_ms - spec.clock_offset_ms  # the unit stamps with its own, offset clock
@@ -101,7 +102,7 @@ def test_spat_predicts_when_each_light_changes(small_run: Run) -> None:
                 (now_ms, current.light, now_ms + current.timing.likely_end_time * 100)
             )
     for series in history.values():
-        for (t0, light0, end0), (t1, light1, _) in zip(series, series[1:], strict=False):
+        for (t0, light0, end0), (t1, light1, _) in itertools.pairwise(series):
             # SUMO reports at t the light that ruled the step ending at t, so "ends in 0 s" at t0 is a
             # change right after t0. The announced end must fall between the last old and first new report.
             if light1 != light0:
@@ -120,7 +121,9 @@ def test_map_is_sent_once_per_signalised_junction(small_run: Run) -> None:
     assert len(first.nodes[0].in_links) == 4  # a grid crossing has four approaches
 
 
-def test_incidents_appear_in_ground_truth_when_scripted(small_run: Run, small_zone: tuple[Path, Manifest]) -> None:
+def test_incidents_appear_in_ground_truth_when_scripted(
+    small_run: Run, small_zone: tuple[Path, Manifest]
+) -> None:
     twin, _ = small_run
     _, manifest = small_zone
     truths = _truths(small_run)
@@ -139,7 +142,9 @@ def test_incidents_appear_in_ground_truth_when_scripted(small_run: Run, small_zo
             assert abs(times[-1] - (start_ms + round(incident.duration_s * 1000))) <= 200
 
 
-def test_stopped_and_wrong_way_actors_behave_as_scripted(small_run: Run, small_zone: tuple[Path, Manifest]) -> None:
+def test_stopped_and_wrong_way_actors_behave_as_scripted(
+    small_run: Run, small_zone: tuple[Path, Manifest]
+) -> None:
     twin, _ = small_run
     _, manifest = small_zone
     by_kind = {incident.kind: incident for incident in manifest.incident}

@@ -222,9 +222,8 @@ class MqttBus:
         with self._lock:
             self._connected = True
             self._connects += 1
-            if self._connects == 1:
-                for subscription in self._subscriptions.values():
-                    self._send_subscribe(subscription)
+            for subscription in self._subscriptions.values():
+                self._send_subscribe(subscription)
             flushed = 0
             while self._queue:
                 item = self._queue.popleft()

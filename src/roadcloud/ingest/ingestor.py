@@ -40,7 +40,9 @@ _log = logging.getLogger(__name__)
 Downstream = Callable[[Topic, Message], None]
 """Receives every accepted message with its parsed topic, on the thread that called ``handle``."""
 
-NO_MESSAGE_NAME = "?"  # the message-name key of drops whose topic names no known message
+# The message-name key of drops whose topic is unusable. Names from bad topics are not used as keys: a
+# sender inventing names would otherwise grow the counters without bound.
+NO_MESSAGE_NAME = "?"
 MAX_CACHED_TOPICS = 65_536  # parsed topics kept; one per device and message kind in normal traffic
 
 

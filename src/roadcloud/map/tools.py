@@ -104,9 +104,15 @@ def run_sumo_binary(
 
 
 def last_error_line(output: str) -> str:
-    """The last line a SUMO tool marked ``Error:``, else its last meaningful line."""
+    """The last line a SUMO tool marked ``Error:``, else its last meaningful line.
+
+    SUMO tools often end on a consequence ("Error: No nodes loaded.") after the cause; when the first
+    error differs from the last, both are given, cause first.
+    """
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("Error:")]
+    if len(errors) > 1 and errors[0] != errors[-1]:
+        return f"{errors[0]} … {errors[-1]}"
     if errors:
         return errors[-1]
     meaningful = [line for line in lines if not line.startswith(("Quitting", "Warning:"))]

@@ -42,7 +42,9 @@ def register(subparsers: Any) -> None:
     new.add_argument("--duration-s", type=float, default=900.0, help="length of the run in seconds (900)")
     new.add_argument("--seed", type=int, default=42, help="random seed for demand, units and noise (42)")
     new.add_argument("--rsu-range-m", type=float, default=150.0, help="roadside sensor range (150 m)")
-    new.add_argument("--noise", default="default", choices=["low", "default", "high"], help="sensor noise preset")
+    new.add_argument(
+        "--noise", default="default", choices=["low", "default", "high"], help="sensor noise preset"
+    )
     new.add_argument("--incidents-per-kind", type=int, default=1, help="scripted incidents of each kind (1)")
     new.add_argument("--grid", default="7x6", help="generated grid, COLUMNSxROWS (default 7x6)")
     new.add_argument("--lanes", type=int, default=3, help="lanes each way on generated roads (3)")
@@ -63,9 +65,13 @@ def register(subparsers: Any) -> None:
     twin.add_argument("--bus", default=None, help="publish to a bus: inproc:// or mqtt://HOST:PORT")
     twin.add_argument("--record", type=Path, default=None, help="write the run to a recording file")
     twin.add_argument("--duration-s", type=float, default=None, help="override the zone's run length")
-    twin.add_argument("--noise", choices=["low", "default", "high"], default=None, help="override sensor noise")
+    twin.add_argument(
+        "--noise", choices=["low", "default", "high"], default=None, help="override sensor noise"
+    )
     twin.add_argument("--delay-ms", type=int, default=None, help="override every unit's network delay")
-    twin.add_argument("--realtime", action="store_true", help="pace the run at 1x instead of as fast as possible")
+    twin.add_argument(
+        "--realtime", action="store_true", help="pace the run at 1x instead of as fast as possible"
+    )
     twin.add_argument("--quiet", action="store_true", help="print only the final summary")
     twin.set_defaults(run=_twin)
 
@@ -78,9 +84,12 @@ def register(subparsers: Any) -> None:
     demo = subparsers.add_parser(
         "demo",
         help="generate the default zone if needed and run it end to end",
-        description="The quickstart: twin → in-process bus → ingest, with a live summary. Nothing to install.",
+        description="The quickstart: twin → in-process bus → ingest, with a live summary. "
+        "Nothing to install.",
     )
-    demo.add_argument("--zone", type=Path, default=DEFAULT_DEMO_ZONE, help=f"zone folder ({DEFAULT_DEMO_ZONE})")
+    demo.add_argument(
+        "--zone", type=Path, default=DEFAULT_DEMO_ZONE, help=f"zone folder ({DEFAULT_DEMO_ZONE})"
+    )
     demo.add_argument("--duration-s", type=float, default=600.0, help="simulated seconds to run (600)")
     demo.set_defaults(run=_demo)
 
@@ -96,16 +105,26 @@ def _parse_grid(text: str) -> tuple[int, int]:
 def _zone_new(args: argparse.Namespace) -> int:
     columns, rows = _parse_grid(args.grid)
     settings = ZoneSettings(
-        name=args.name, net=args.net, xodr=args.xodr, osm=args.osm,
+        name=args.name,
+        net=args.net,
+        xodr=args.xodr,
+        osm=args.osm,
         grid=GridSettings(columns=columns, rows=rows, lanes=args.lanes),
-        vehicles_per_hour=args.vehicles_per_hour, pedestrians_per_hour=args.pedestrians_per_hour,
-        bicycles_per_hour=args.bicycles_per_hour, connected_share=args.connected_share,
-        duration_s=args.duration_s, seed=args.seed, rsu_range_m=args.rsu_range_m, noise=args.noise,
+        vehicles_per_hour=args.vehicles_per_hour,
+        pedestrians_per_hour=args.pedestrians_per_hour,
+        bicycles_per_hour=args.bicycles_per_hour,
+        connected_share=args.connected_share,
+        duration_s=args.duration_s,
+        seed=args.seed,
+        rsu_range_m=args.rsu_range_m,
+        noise=args.noise,
         incidents_per_kind=args.incidents_per_kind,
     )
     manifest = new_zone(args.directory, settings, overwrite=args.force)
-    print(f"zone {manifest.zone.name} written to {args.directory}: {len(manifest.rsu)} roadside units, "
-          f"{len(manifest.incident)} incidents; run it with 'roadcloud twin {args.directory}'")
+    print(
+        f"zone {manifest.zone.name} written to {args.directory}: {len(manifest.rsu)} roadside units, "
+        f"{len(manifest.incident)} incidents; run it with 'roadcloud twin {args.directory}'"
+    )
     return 0
 
 
@@ -115,25 +134,33 @@ def _zone_show(args: argparse.Namespace) -> int:
     print(f"network     {folder / manifest.network.file} ({manifest.network.source})")
     print(f"run         {manifest.zone.duration_s:g} s from {manifest.zone.start_time.isoformat()}")
     demand = manifest.demand
-    print(f"demand      {demand.vehicles_per_hour:g} veh/h, {demand.bicycles_per_hour:g} bikes/h, "
-          f"{demand.pedestrians_per_hour:g} ped/h, {demand.connected_share:.0%} connected")
+    print(
+        f"demand      {demand.vehicles_per_hour:g} veh/h, {demand.bicycles_per_hour:g} bikes/h, "
+        f"{demand.pedestrians_per_hour:g} ped/h, {demand.connected_share:.0%} connected"
+    )
     print(f"units       {len(manifest.rsu)} roadside units, noise preset {manifest.sensors.noise}")
     for incident in manifest.incident:
-        print(f"incident    {incident.id} {incident.kind.value} on {incident.lane} at {incident.pos_m:g} m, "
-              f"{incident.start_s:g}-{incident.start_s + incident.duration_s:g} s")
+        print(
+            f"incident    {incident.id} {incident.kind.value} on {incident.lane} at {incident.pos_m:g} m, "
+            f"{incident.start_s:g}-{incident.start_s + incident.duration_s:g} s"
+        )
     return 0
 
 
 def _twin(args: argparse.Namespace) -> int:
     from roadcloud.bus import connect_bus
-
     from roadcloud.twin.runtime import Twin
 
     twin = Twin(args.zone, duration_s=args.duration_s, noise=args.noise, delay_ms=args.delay_ms)
     bus = connect_bus(args.bus) if args.bus else None
     try:
-        run_twin(twin, publish=bus.publish if bus else None, record=args.record,
-                 realtime=args.realtime, quiet=args.quiet)
+        run_twin(
+            twin,
+            publish=bus.publish if bus else None,
+            record=args.record,
+            realtime=args.realtime,
+            quiet=args.quiet,
+        )
     finally:
         if bus is not None:
             bus.close()
@@ -162,10 +189,15 @@ def run_twin(
     if record is not None:
         manifest_text = (twin.folder / "zone.toml").read_text()
         writer = RecordingWriter(
-            record, RecordingHeader(zone=twin.zone, start_epoch_ms=twin.start_epoch_ms, manifest_toml=manifest_text)
+            record,
+            RecordingHeader(zone=twin.zone, start_epoch_ms=twin.start_epoch_ms, manifest_toml=manifest_text),
         )
-    print(f"twin {twin.zone}: {len(twin.unit_specs)} roadside units, {len(twin.road_map.signal_controllers)} signals, "
-          f"{twin.duration_s:g} s simulated", file=out, flush=True)
+    print(
+        f"twin {twin.zone}: {len(twin.unit_specs)} roadside units, {len(twin.signals)} signals, "
+        f"{twin.duration_s:g} s simulated",
+        file=out,
+        flush=True,
+    )
     started = time.perf_counter()
     last_print = started
     last_detections = 0
@@ -189,10 +221,12 @@ def run_twin(
             if not quiet and now - last_print >= 1.0:
                 sim_span = max(twin.stats.time_s - last_sim_s, 1e-9)
                 stats = twin.stats
+                objects_per_s = (detections_total - last_detections) / sim_span
                 line = (
-                    f"[t {stats.time_s:7.1f} s] vehicles {stats.vehicles:4d}  pedestrians {stats.pedestrians:3d}  "
-                    f"connected {stats.connected:3d}  objects/s {(detections_total - last_detections) / sim_span:7.0f}  "
-                    f"incidents active {stats.incidents_active}  speed {sim_span / (now - last_print):4.1f}x"
+                    f"[t {stats.time_s:7.1f} s] vehicles {stats.vehicles:4d}  "
+                    f"pedestrians {stats.pedestrians:3d}  connected {stats.connected:3d}  "
+                    f"objects/s {objects_per_s:7.0f}  incidents active {stats.incidents_active}  "
+                    f"speed {sim_span / (now - last_print):4.1f}x"
                 )
                 if extra_status is not None:
                     line += "  " + extra_status()
@@ -203,8 +237,13 @@ def run_twin(
             writer.close()
     wall_s = time.perf_counter() - started
     totals = ", ".join(f"{kind} {count}" for kind, count in sorted(twin.stats.totals.items()))
-    print(f"done: {twin.stats.time_s:.1f} s simulated in {wall_s:.1f} s ({twin.stats.time_s / wall_s:.1f}x real time); "
-          f"{twin.stats.messages} messages ({totals})", file=out, flush=True)
+    print(
+        f"done: {twin.stats.time_s:.1f} s simulated in {wall_s:.1f} s "
+        f"({twin.stats.time_s / wall_s:.1f}x real time); "
+        f"{twin.stats.messages} messages ({totals})",
+        file=out,
+        flush=True,
+    )
     if record is not None:
         print(f"recording written to {record}", file=out, flush=True)
 
@@ -217,8 +256,10 @@ def _replay(args: argparse.Namespace) -> int:
     header = read_header(args.recording)
     with connect_bus(args.bus) as bus:
         stats = replay(args.recording, bus.publish, speed=speed)
-    print(f"replayed {stats.messages} messages of zone {header.zone} ({stats.span_s:.1f} s recorded) "
-          f"in {stats.wall_s:.1f} s")
+    print(
+        f"replayed {stats.messages} messages of zone {header.zone} ({stats.span_s:.1f} s recorded) "
+        f"in {stats.wall_s:.1f} s"
+    )
     return 0
 
 
@@ -257,6 +298,6 @@ def _demo(args: argparse.Namespace) -> int:
         return f"ingested {snapshot.accepted_total}  dropped {snapshot.dropped_total}"
 
     with connect_bus("inproc://") as bus:
-        bus.subscribe(f"roadcloud/v1/{twin.zone}/#", lambda topic_name, payload: ingestor.handle(topic_name, payload))
+        bus.subscribe(f"roadcloud/v1/{twin.zone}/#", ingestor.handle)
         run_twin(twin, publish=bus.publish, on_step=set_clock, extra_status=status)
     return 0

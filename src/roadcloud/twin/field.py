@@ -29,7 +29,7 @@ from roadcloud.messages import (
     VehicleClassification,
     VehicleSize,
 )
-from roadcloud.messages.signal import Connection, ConnectingLane, Link, MapLane, Node, RoadPoint
+from roadcloud.messages.signal import ConnectingLane, Connection, Link, MapLane, Node, RoadPoint
 from roadcloud.messages.units import (
     deg_to_heading_units,
     deg_to_latlon_units,
@@ -155,7 +155,9 @@ def build_map_messages(road_map: RoadMap, node_ids: dict[str, int], *, region: i
     """One MAP per signalised junction: its approaches, lanes, connections and their signal groups."""
     outgoing: dict[str, list[tuple[str, str]]] = {}
     for connection in road_map.connections:
-        outgoing.setdefault(connection.from_lane_id, []).append((connection.from_lane_id, connection.to_lane_id))
+        outgoing.setdefault(connection.from_lane_id, []).append(
+            (connection.from_lane_id, connection.to_lane_id)
+        )
     messages = []
     for junction in sorted(road_map.signalised_junctions(), key=lambda j: j.id):
         controller = road_map.signal_controllers.get(junction.tls_id or "")
@@ -178,7 +180,9 @@ def build_map_messages(road_map: RoadMap, node_ids: dict[str, int], *, region: i
                 connects = [
                     Connection(
                         remote_intersection=NodeReferenceId(
-                            id=node_ids.get(road_map.edges[road_map.lanes[to_lane].edge_id].to_junction_id, 0),
+                            id=node_ids.get(
+                                road_map.edges[road_map.lanes[to_lane].edge_id].to_junction_id, 0
+                            ),
                             region=region,
                         ),
                         connecting_lane=ConnectingLane(lane=road_map.lanes[to_lane].index),
@@ -198,7 +202,9 @@ def build_map_messages(road_map: RoadMap, node_ids: dict[str, int], *, region: i
             if lanes:
                 links.append(
                     Link(
-                        upstream_node_id=NodeReferenceId(id=node_ids.get(edge.from_junction_id, 0), region=region),
+                        upstream_node_id=NodeReferenceId(
+                            id=node_ids.get(edge.from_junction_id, 0), region=region
+                        ),
                         lane_width=lanes[0].lane_width or 320,
                         lanes=lanes[:32],
                     )

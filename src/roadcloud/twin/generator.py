@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import msgspec
 import numpy as np
 
 from roadcloud.errors import SettingError, ToolError
@@ -107,8 +108,13 @@ def new_zone(zone_dir: Path, settings: ZoneSettings, *, overwrite: bool = False)
     """Create the scenario folder and return its manifest."""
     _prepare_folder(zone_dir, overwrite=overwrite)
     network = _build_network(zone_dir, settings)
-    anchor = (YIZHUANG_LON_DEG, YIZHUANG_LAT_DEG) if network.source == "generated" else None
-    road_map = load_map(zone_dir / network.file, anchor_lonlat=anchor)
+    road_map = load_map(zone_dir / network.file)
+    if not road_map.geo.is_georeferenced:
+        # Generated grids and many OpenDRIVE files carry no projection: place them in Yizhuang.
+        network = msgspec.structs.replace(
+            network, anchor_lon_deg=YIZHUANG_LON_DEG, anchor_lat_deg=YIZHUANG_LAT_DEG
+        )
+        road_map = load_map(zone_dir / network.file, anchor_lonlat=(YIZHUANG_LON_DEG, YIZHUANG_LAT_DEG))
     (zone_dir / VTYPES_FILE).write_text(_VTYPES_XML)
     settings = _fit_demand_to_network(road_map, settings)
     route_files = _build_demand(zone_dir, network.file, settings)
@@ -161,12 +167,7 @@ def _build_network(zone_dir: Path, settings: ZoneSettings) -> NetworkSection:
         import_osm(settings.osm, target)
         return NetworkSection(file=NETWORK_FILE, source="osm", original=str(settings.osm))
     _generate_grid(target, settings.grid)
-    return NetworkSection(
-        file=NETWORK_FILE,
-        source="generated",
-        anchor_lon_deg=YIZHUANG_LON_DEG,
-        anchor_lat_deg=YIZHUANG_LAT_DEG,
-    )
+    return NetworkSection(file=NETWORK_FILE, source="generated")
 
 
 def _generate_grid(target: Path, grid: GridSettings) -> None:
@@ -201,9 +202,10 @@ def _generate_grid(target: Path, grid: GridSettings) -> None:
 
 def _fit_demand_to_network(road_map: RoadMap, settings: ZoneSettings) -> ZoneSettings:
     """Leave out road users the network has no lanes for (OpenDRIVE files often lack sidewalks)."""
-    for vehicle_class, field_name in (("pedestrian", "pedestrians_per_hour"), ("bicycle", "bicycles_per_hour")):
-        if getattr(settings, field_name) > 0 and not road_map.drivable_lanes(vehicle_class):
-            settings = replace(settings, **{field_name: 0.0})
+    if settings.pedestrians_per_hour > 0 and not road_map.drivable_lanes("pedestrian"):
+        settings = replace(settings, pedestrians_per_hour=0.0)
+    if settings.bicycles_per_hour > 0 and not road_map.drivable_lanes("bicycle"):
+        settings = replace(settings, bicycles_per_hour=0.0)
     return settings
 
 
@@ -214,28 +216,28 @@ def _build_demand(zone_dir: Path, network_file: str, settings: ZoneSettings) -> 
         route_files.append(
             _vehicle_routes(
                 zone_dir,
-                network_file,
-                "vehicles",
-                "veh",
-                "mixed",
-                "passenger",
-                settings.vehicles_per_hour,
-                duration,
-                settings.seed,
+                network_file=network_file,
+                stem="vehicles",
+                prefix="veh",
+                vtype="mixed",
+                vclass="passenger",
+                per_hour=settings.vehicles_per_hour,
+                duration=duration,
+                seed=settings.seed,
             )
         )
     if settings.bicycles_per_hour > 0:
         route_files.append(
             _vehicle_routes(
                 zone_dir,
-                network_file,
-                "bicycles",
-                "bike",
-                "bike",
-                "bicycle",
-                settings.bicycles_per_hour,
-                duration,
-                settings.seed + 1,
+                network_file=network_file,
+                stem="bicycles",
+                prefix="bike",
+                vtype="bike",
+                vclass="bicycle",
+                per_hour=settings.bicycles_per_hour,
+                duration=duration,
+                seed=settings.seed + 1,
             )
         )
     if settings.pedestrians_per_hour > 0:
@@ -275,6 +277,7 @@ def _build_demand(zone_dir: Path, network_file: str, settings: ZoneSettings) -> 
 
 def _vehicle_routes(
     zone_dir: Path,
+    *,
     network_file: str,
     stem: str,
     prefix: str,

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import libsumo
+import msgspec
 import numpy as np
 
 from roadcloud.map import Lane, RoadMap
@@ -53,7 +54,9 @@ def lane_point(lane: Lane, pos_m: float) -> tuple[float, float, float]:
 class IncidentRunner:
     """Starts and ends the manifest's incidents as twin time passes; keeps their ground truth."""
 
-    def __init__(self, incidents: list[Incident], road_map: RoadMap, *, start_epoch_ms: int, seed: int) -> None:
+    def __init__(
+        self, incidents: list[Incident], road_map: RoadMap, *, start_epoch_ms: int, seed: int
+    ) -> None:
         self._pending = sorted(incidents, key=lambda incident: incident.start_s)
         self._road_map = road_map
         self._start_epoch_ms = start_epoch_ms
@@ -64,10 +67,10 @@ class IncidentRunner:
         self._surge_next_s: dict[str, float] = {}
         self._surge_count: dict[str, int] = {}
         self._origins = [
-            edge.id for edge in road_map.edges.values()
-            if edge.function == "normal" and any(
-                "passenger" in road_map.lanes[lane].allowed_classes for lane in edge.lane_ids
-            )
+            edge.id
+            for edge in road_map.edges.values()
+            if edge.function == "normal"
+            and any("passenger" in road_map.lanes[lane].allowed_classes for lane in edge.lane_ids)
         ]
 
     @property
@@ -98,8 +101,17 @@ class IncidentRunner:
                 travelled_m = incident.speed_mps * (time_s - incident.start_s)
                 x_m, y_m, heading_deg = lane_point(lane, incident.pos_m - travelled_m)
                 actors.append(
-                    ScriptedActor(f"incident_{incident.id}", ActorKind.CAR, lane.id, x_m, y_m,
-                                  incident.speed_mps, (heading_deg + 180.0) % 360.0, 4.6, 1.8)
+                    ScriptedActor(
+                        f"incident_{incident.id}",
+                        ActorKind.CAR,
+                        lane.id,
+                        x_m,
+                        y_m,
+                        incident.speed_mps,
+                        (heading_deg + 180.0) % 360.0,
+                        4.6,
+                        1.8,
+                    )
                 )
             elif incident.kind == IncidentKind.PEDESTRIAN_ON_CARRIAGEWAY:
                 lane = self._road_map.lane(incident.lane)
@@ -112,9 +124,15 @@ class IncidentRunner:
                 across = math.radians(heading_deg + 90.0)
                 actors.append(
                     ScriptedActor(
-                        f"incident_{incident.id}", ActorKind.PEDESTRIAN, lane.id,
-                        x_m + offset_m * math.sin(across), y_m + offset_m * math.cos(across),
-                        incident.speed_mps, walking_deg % 360.0, 0.5, 0.6,
+                        f"incident_{incident.id}",
+                        ActorKind.PEDESTRIAN,
+                        lane.id,
+                        x_m + offset_m * math.sin(across),
+                        y_m + offset_m * math.cos(across),
+                        incident.speed_mps,
+                        walking_deg % 360.0,
+                        0.5,
+                        0.6,
                     )
                 )
         return actors
@@ -125,11 +143,19 @@ class IncidentRunner:
         actor_id: str | None = None
         vehicle_id = f"incident_{incident.id}"
         if incident.kind in (IncidentKind.STOPPED_VEHICLE, IncidentKind.SLOW_VEHICLE):
-            route = [lane.edge_id] if incident.kind == IncidentKind.STOPPED_VEHICLE else self._onward_route(lane.edge_id)
+            route = (
+                [lane.edge_id]
+                if incident.kind == IncidentKind.STOPPED_VEHICLE
+                else self._onward_route(lane.edge_id)
+            )
             libsumo.route.add(f"route_{vehicle_id}", route)
             libsumo.vehicle.add(
-                vehicle_id, f"route_{vehicle_id}", typeID="car", depart="now",
-                departLane=str(lane.index), departPos=f"{incident.pos_m:.1f}",
+                vehicle_id,
+                f"route_{vehicle_id}",
+                typeID="car",
+                depart="now",
+                departLane=str(lane.index),
+                departPos=f"{incident.pos_m:.1f}",
                 departSpeed="0" if incident.kind == IncidentKind.STOPPED_VEHICLE else "desired",
             )
             libsumo.vehicle.setLaneChangeMode(vehicle_id, 0)
@@ -171,9 +197,7 @@ class IncidentRunner:
         elif incident.kind == IncidentKind.LANE_CLOSURE:
             libsumo.lane.setAllowed(incident.lane, self._saved_permissions.pop(incident.lane))
         del self._active[incident.id]
-        self._truth[incident.id] = IncidentTruth(
-            **{**_fields(truth), "end_ms": self._epoch_ms(time_s)}
-        )
+        self._truth[incident.id] = msgspec.structs.replace(truth, end_ms=self._epoch_ms(time_s))
 
     def _surge(self, incident: Incident, time_s: float) -> None:
         interval_s = 3600.0 / incident.extra_vehicles_per_hour
@@ -202,6 +226,3 @@ class IncidentRunner:
     def _epoch_ms(self, time_s: float) -> int:
         return self._start_epoch_ms + round(time_s * 1000)
 
-
-def _fields(truth: IncidentTruth) -> dict[str, object]:
-    return {name: getattr(truth, name) for name in truth.__struct_fields__}

@@ -108,9 +108,7 @@ def load_manifest(zone_dir: Path) -> tuple[Manifest, Path]:
     """Read and validate ``zone_dir/zone.toml`` (or a manifest path); return it with its folder."""
     path = zone_dir / MANIFEST_NAME if zone_dir.is_dir() else zone_dir
     if not path.exists():
-        raise ManifestError(
-            f"no zone manifest at {path}; create a zone with 'roadcloud zone new {zone_dir}'"
-        )
+        raise ManifestError(f"no zone manifest at {path}; create a zone with 'roadcloud zone new {zone_dir}'")
     try:
         manifest = msgspec.toml.decode(path.read_bytes(), type=Manifest)
     except msgspec.ValidationError as error:

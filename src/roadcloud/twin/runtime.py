@@ -56,15 +56,28 @@ GNSS_SPEED_NOISE_MPS = 0.1
 GNSS_HEADING_NOISE_DEG = 1.0
 
 _VEHICLE_VARIABLES = [
-    tc.VAR_POSITION, tc.VAR_SPEED, tc.VAR_ANGLE, tc.VAR_LANE_ID, tc.VAR_LENGTH, tc.VAR_WIDTH, tc.VAR_VEHICLECLASS,
+    tc.VAR_POSITION,
+    tc.VAR_SPEED,
+    tc.VAR_ANGLE,
+    tc.VAR_LANE_ID,
+    tc.VAR_LENGTH,
+    tc.VAR_WIDTH,
+    tc.VAR_VEHICLECLASS,
 ]
 # Length and width are vType variables; libsumo files a person's under its type id, so they are constants.
 _PERSON_VARIABLES = [tc.VAR_POSITION, tc.VAR_SPEED, tc.VAR_ANGLE, tc.VAR_ROAD_ID]
 _KIND_OF_CLASS = {
-    "passenger": ActorKind.CAR, "taxi": ActorKind.CAR, "private": ActorKind.CAR, "evehicle": ActorKind.CAR,
-    "bus": ActorKind.BUS, "coach": ActorKind.BUS,
-    "truck": ActorKind.TRUCK, "trailer": ActorKind.TRUCK, "delivery": ActorKind.TRUCK,
-    "motorcycle": ActorKind.MOTORCYCLE, "moped": ActorKind.MOTORCYCLE,
+    "passenger": ActorKind.CAR,
+    "taxi": ActorKind.CAR,
+    "private": ActorKind.CAR,
+    "evehicle": ActorKind.CAR,
+    "bus": ActorKind.BUS,
+    "coach": ActorKind.BUS,
+    "truck": ActorKind.TRUCK,
+    "trailer": ActorKind.TRUCK,
+    "delivery": ActorKind.TRUCK,
+    "motorcycle": ActorKind.MOTORCYCLE,
+    "moped": ActorKind.MOTORCYCLE,
     "bicycle": ActorKind.BICYCLE,
 }
 PEDESTRIAN_LENGTH_M = 0.215  # SUMO's default pedestrian type
@@ -102,12 +115,20 @@ def sensor_model_for(manifest: Manifest, noise: str | None = None) -> SensorMode
     """The manifest's preset with its per-field overrides applied (or another preset, when asked)."""
     preset = noise or manifest.sensors.noise
     if preset not in SENSOR_NOISE_PRESETS:
-        raise SettingError(f"noise preset {preset!r} is unknown; use one of {', '.join(SENSOR_NOISE_PRESETS)}")
+        raise SettingError(
+            f"noise preset {preset!r} is unknown; use one of {', '.join(SENSOR_NOISE_PRESETS)}"
+        )
     model = SENSOR_NOISE_PRESETS[preset]
     overrides = {
         name: getattr(manifest.sensors, name)
-        for name in ("position_noise_m", "speed_noise_mps", "heading_noise_deg", "size_noise_m",
-                     "miss_rate", "false_alarms_per_frame")
+        for name in (
+            "position_noise_m",
+            "speed_noise_mps",
+            "heading_noise_deg",
+            "size_noise_m",
+            "miss_rate",
+            "false_alarms_per_frame",
+        )
         if getattr(manifest.sensors, name) is not None and noise is None
     }
     return replace(model, **overrides)
@@ -158,7 +179,15 @@ class Twin:
             fov_deg=np.array([u.fov_deg for u in specs]),
             facing_deg=np.array([u.facing_deg for u in specs]),
         )
-        self.unit_lon_deg, self.unit_lat_deg = self.road_map.geo.local_to_wgs84(self.units.x_m, self.units.y_m)
+        self.unit_lon_deg, self.unit_lat_deg = self.road_map.geo.local_to_wgs84(
+            self.units.x_m, self.units.y_m
+        )
+        # Road traffic lights only: rail signals have no program in the network and no SPAT.
+        self.signals = {
+            tls_id: controller
+            for tls_id, controller in self.road_map.signal_controllers.items()
+            if controller.phases and controller.groups
+        }
         junctions = sorted(self.road_map.junctions)
         self.node_ids = {junction_id: number for number, junction_id in enumerate(junctions, start=1)}
         self.stats = TwinStats()
@@ -207,7 +236,7 @@ class Twin:
     def zone_devices(self) -> list[tuple[str, DeviceKind]]:
         """Every roadside device of the zone, for provisioning the registry."""
         devices = [(unit.id, DeviceKind.RSU) for unit in self.unit_specs]
-        for controller in self.road_map.signal_controllers.values():
+        for controller in self.signals.values():
             devices.append((signal_device_id(self.node_ids[controller.junction_ids[0]]), DeviceKind.SIGNAL))
         return devices
 
@@ -217,26 +246,40 @@ class Twin:
         if libsumo.simulation.isLoaded():
             raise SettingError("a twin is already running in this process; libsumo runs one at a time")
         route_files = ",".join(str(self.folder / name) for name in self.manifest.demand.route_files)
-        libsumo.start([
-            "sumo",
-            "--net-file", str(self.folder / self.manifest.network.file),
-            "--route-files", route_files,
-            "--additional-files", str(self.folder / "vtypes.add.xml"),
-            "--step-length", f"{STEP_S}",
-            "--seed", str(self.seed),
-            "--end", f"{self.duration_s + 1:.1f}",
-            "--ignore-route-errors",
-            "true",
-            "--time-to-teleport", "300",
-            "--no-step-log", "true",
-            "--no-warnings", "true",
-            "--duration-log.disable", "true",
-        ])
+        libsumo.start(
+            [
+                "sumo",
+                "--net-file",
+                str(self.folder / self.manifest.network.file),
+                "--route-files",
+                route_files,
+                "--additional-files",
+                str(self.folder / "vtypes.add.xml"),
+                "--step-length",
+                f"{STEP_S}",
+                "--seed",
+                str(self.seed),
+                "--end",
+                f"{self.duration_s + 1:.1f}",
+                "--ignore-route-errors",
+                "true",
+                "--time-to-teleport",
+                "300",
+                "--no-step-log",
+                "true",
+                "--no-warnings",
+                "true",
+                "--duration-log.disable",
+                "true",
+            ]
+        )
         libsumo.simulation.subscribe(
             [tc.VAR_DEPARTED_VEHICLES_IDS, tc.VAR_ARRIVED_VEHICLES_IDS, tc.VAR_DEPARTED_PERSONS_IDS]
         )
-        for tls_id in self.road_map.signal_controllers:
-            libsumo.trafficlight.subscribe(tls_id, [tc.TL_CURRENT_PHASE, tc.TL_NEXT_SWITCH, tc.TL_CURRENT_PROGRAM])
+        for tls_id in self.signals:
+            libsumo.trafficlight.subscribe(
+                tls_id, [tc.TL_CURRENT_PHASE, tc.TL_NEXT_SWITCH, tc.TL_CURRENT_PROGRAM]
+            )
 
     # -- one step -----------------------------------------------------------------------------------
 
@@ -264,26 +307,38 @@ class Twin:
             dtype=np.float64,
         ).reshape(-1, 2)
         speed_mps = np.array(
-            [row[tc.VAR_SPEED] for row in vehicle_rows] + [row[tc.VAR_SPEED] for row in person_rows]
-            + [actor.speed_mps for actor in scripted], dtype=np.float64,
+            [row[tc.VAR_SPEED] for row in vehicle_rows]
+            + [row[tc.VAR_SPEED] for row in person_rows]
+            + [actor.speed_mps for actor in scripted],
+            dtype=np.float64,
         )
         heading_deg = np.array(
-            [row[tc.VAR_ANGLE] for row in vehicle_rows] + [row[tc.VAR_ANGLE] for row in person_rows]
-            + [actor.heading_deg for actor in scripted], dtype=np.float64,
+            [row[tc.VAR_ANGLE] for row in vehicle_rows]
+            + [row[tc.VAR_ANGLE] for row in person_rows]
+            + [actor.heading_deg for actor in scripted],
+            dtype=np.float64,
         )
         length_m = np.array(
-            [row[tc.VAR_LENGTH] for row in vehicle_rows] + [PEDESTRIAN_LENGTH_M] * len(person_rows)
-            + [actor.length_m for actor in scripted], dtype=np.float64,
+            [row[tc.VAR_LENGTH] for row in vehicle_rows]
+            + [PEDESTRIAN_LENGTH_M] * len(person_rows)
+            + [actor.length_m for actor in scripted],
+            dtype=np.float64,
         )
         width_m = np.array(
-            [row[tc.VAR_WIDTH] for row in vehicle_rows] + [PEDESTRIAN_WIDTH_M] * len(person_rows)
-            + [actor.width_m for actor in scripted], dtype=np.float64,
+            [row[tc.VAR_WIDTH] for row in vehicle_rows]
+            + [PEDESTRIAN_WIDTH_M] * len(person_rows)
+            + [actor.width_m for actor in scripted],
+            dtype=np.float64,
         )
         lane_ids = (
-            [row[tc.VAR_LANE_ID] for row in vehicle_rows] + [row[tc.VAR_ROAD_ID] for row in person_rows]
+            [row[tc.VAR_LANE_ID] for row in vehicle_rows]
+            + [row[tc.VAR_ROAD_ID] for row in person_rows]
             + [actor.lane_id for actor in scripted]
         )
-        connected = [self._is_connected(vehicle_id, kind) for vehicle_id, kind in zip(vehicles, kinds.tolist())]
+        connected = [
+            self._is_connected(vehicle_id, kind)
+            for vehicle_id, kind in zip(vehicles, kinds.tolist(), strict=False)
+        ]
         connected += [False] * (len(person_rows) + len(scripted))
 
         truth = GroundTruth(
@@ -303,15 +358,30 @@ class Twin:
         self._push(epoch_ms, topic(self.zone, "twin", "truth", "truth"), encode(truth), "truth")
 
         actors = Actors(
-            x_m=xy[:, 0], y_m=xy[:, 1], speed_mps=speed_mps, heading_deg=heading_deg,
-            length_m=length_m, width_m=width_m, kind=kinds,
+            x_m=xy[:, 0],
+            y_m=xy[:, 1],
+            speed_mps=speed_mps,
+            heading_deg=heading_deg,
+            length_m=length_m,
+            width_m=width_m,
+            kind=kinds,
         )
         sensed = time.perf_counter()
         detections = sense(self.units, actors, self.sensor_model, self._rng)
         sensing_s = time.perf_counter() - sensed
         self.stats.sensing_s += sensing_s
         self._emit_rsms(epoch_ms, detections, ids)
-        self._emit_bsms(epoch_ms, ids, xy, speed_mps, heading_deg, length_m, width_m, kinds, connected)
+        self._emit_bsms(
+            epoch_ms,
+            ids=ids,
+            xy=xy,
+            speed_mps=speed_mps,
+            heading_deg=heading_deg,
+            length_m=length_m,
+            width_m=width_m,
+            kinds=kinds,
+            connected=connected,
+        )
         self._emit_spats(epoch_ms, time_s)
         if round(time_s * 10) % round(HEARTBEAT_PERIOD_S * 10) == 0:
             self._emit_heartbeats(epoch_ms, time_s)
@@ -335,7 +405,9 @@ class Twin:
             start, stop = int(bounds[unit_number]), int(bounds[unit_number + 1])
             if start == stop:
                 continue
-            object_ids = [self._object_id(unit_number, ids[a] if a >= 0 else None) for a in actor_index[start:stop]]
+            object_ids = [
+                self._object_id(unit_number, ids[a] if a >= 0 else None) for a in actor_index[start:stop]
+            ]
             clock_ms = epoch_ms + spec.clock_offset_ms
             rsms = build_rsms(
                 unit_id=spec.id,
@@ -353,15 +425,26 @@ class Twin:
                 kind=d.kind[start:stop],
             )
             self._msg_counts[spec.id] += len(rsms) - 1
-            jitter_ms = int(self._rng.integers(0, spec.network_jitter_ms + 1)) if spec.network_jitter_ms else 0
+            jitter_ms = (
+                int(self._rng.integers(0, spec.network_jitter_ms + 1)) if spec.network_jitter_ms else 0
+            )
             delivery_ms = epoch_ms + spec.network_delay_ms + jitter_ms
             rsm_topic = topic(self.zone, "rsu", spec.id, "rsm")
             for rsm in rsms:
                 self._push(delivery_ms, rsm_topic, encode(rsm), "rsm")
 
     def _emit_bsms(
-        self, epoch_ms: int, ids: list[str], xy: np.ndarray, speed_mps: np.ndarray, heading_deg: np.ndarray,
-        length_m: np.ndarray, width_m: np.ndarray, kinds: np.ndarray, connected: list[bool],
+        self,
+        epoch_ms: int,
+        *,
+        ids: list[str],
+        xy: np.ndarray,
+        speed_mps: np.ndarray,
+        heading_deg: np.ndarray,
+        length_m: np.ndarray,
+        width_m: np.ndarray,
+        kinds: np.ndarray,
+        connected: list[bool],
     ) -> None:
         rows = np.flatnonzero(np.array(connected, dtype=bool))
         if len(rows) == 0:
@@ -376,7 +459,9 @@ class Twin:
         sec_mark = epoch_ms_to_sec_mark(epoch_ms)
         for n, row in enumerate(rows.tolist()):
             vehicle_id = ids[row]
-            temp_id = self._bsm_ids.get(vehicle_id) or self._bsm_ids.setdefault(vehicle_id, bsm_id(vehicle_id))
+            temp_id = self._bsm_ids.get(vehicle_id) or self._bsm_ids.setdefault(
+                vehicle_id, bsm_id(vehicle_id)
+            )
             bsm = build_bsm(
                 vehicle_bsm_id=temp_id,
                 msg_cnt=self._next_count(temp_id),
@@ -389,15 +474,15 @@ class Twin:
                 width_m=float(width_m[row]),
                 kind=ActorKind(int(kinds[row])),
             )
-            self._push(epoch_ms + int(delays[n]), topic(self.zone, "vehicle", temp_id, "bsm"), encode(bsm), "bsm")
+            self._push(
+                epoch_ms + int(delays[n]), topic(self.zone, "vehicle", temp_id, "bsm"), encode(bsm), "bsm"
+            )
 
     def _emit_spats(self, epoch_ms: int, time_s: float) -> None:
         moy = epoch_ms_to_moy(epoch_ms)
         sec_mark = epoch_ms_to_sec_mark(epoch_ms)
         states = libsumo.trafficlight.getAllSubscriptionResults()
-        for tls_id, controller in self.road_map.signal_controllers.items():
-            if not controller.groups:
-                continue
+        for tls_id, controller in self.signals.items():
             state = states[tls_id]
             timing = self._timing(tls_id, state[tc.TL_CURRENT_PROGRAM])
             phase_index = min(state[tc.TL_CURRENT_PHASE], len(timing.by_phase) - 1)
@@ -410,10 +495,14 @@ class Twin:
                     Phase(
                         id=group,
                         phase_states=[
-                            PhaseState(light=group_timing.light,
-                                       timing=TimeCountingDown(start_time=0, likely_end_time=end_tm)),
-                            PhaseState(light=group_timing.next_light,
-                                       timing=TimeCountingDown(start_time=end_tm, likely_end_time=next_end_tm)),
+                            PhaseState(
+                                light=group_timing.light,
+                                timing=TimeCountingDown(start_time=0, likely_end_time=end_tm),
+                            ),
+                            PhaseState(
+                                light=group_timing.next_light,
+                                timing=TimeCountingDown(start_time=end_tm, likely_end_time=next_end_tm),
+                            ),
                         ],
                     )
                 )
@@ -432,8 +521,12 @@ class Twin:
                 ],
             )
             device_id = signal_device_id(node_id)
-            self._push(epoch_ms + SIGNAL_UPLINK_DELAY_MS, topic(self.zone, "signal", device_id, "spat"),
-                       encode(spat), "spat")
+            self._push(
+                epoch_ms + SIGNAL_UPLINK_DELAY_MS,
+                topic(self.zone, "signal", device_id, "spat"),
+                encode(spat),
+                "spat",
+            )
 
     def _emit_map(self) -> None:
         epoch_ms = self.start_epoch_ms
@@ -446,11 +539,19 @@ class Twin:
             offset_ms = next((u.clock_offset_ms for u in self.unit_specs if u.id == device_id), 0)
             clock_ms = epoch_ms + offset_ms
             heartbeat = Heartbeat(
-                device_id=device_id, device_kind=kind, moy=epoch_ms_to_moy(clock_ms),
-                sec_mark=epoch_ms_to_sec_mark(clock_ms), uptime_s=int(time_s), firmware="roadcloud-twin",
+                device_id=device_id,
+                device_kind=kind,
+                moy=epoch_ms_to_moy(clock_ms),
+                sec_mark=epoch_ms_to_sec_mark(clock_ms),
+                uptime_s=int(time_s),
+                firmware="roadcloud-twin",
             )
-            self._push(epoch_ms + SIGNAL_UPLINK_DELAY_MS, topic(self.zone, kind.value, device_id, "heartbeat"),
-                       encode(heartbeat), "heartbeat")
+            self._push(
+                epoch_ms + SIGNAL_UPLINK_DELAY_MS,
+                topic(self.zone, kind.value, device_id, "heartbeat"),
+                encode(heartbeat),
+                "heartbeat",
+            )
 
     # -- helpers ------------------------------------------------------------------------------------
 
@@ -459,11 +560,12 @@ class Twin:
         if cached is not None and cached.program_id == program_id:
             return cached
         logic = next(
-            (lg for lg in libsumo.trafficlight.getAllProgramLogics(tls_id) if lg.programID == program_id), None
+            (lg for lg in libsumo.trafficlight.getAllProgramLogics(tls_id) if lg.programID == program_id),
+            None,
         )
         if logic is None:
             raise SettingError(f"signal {tls_id} runs program {program_id!r}, which SUMO does not list")
-        group_links = [group.link_indices[0] for group in self.road_map.signal_controllers[tls_id].groups]
+        group_links = [group.link_indices[0] for group in self.signals[tls_id].groups]
         timing = ProgramTiming.from_program(
             program_id, [(phase.duration, phase.state) for phase in logic.phases], group_links
         )
@@ -478,7 +580,9 @@ class Twin:
             hashlib.blake2b(f"{self.seed}:{vehicle_id}".encode(), digest_size=8).digest(), "big"
         )
         connected = (
-            kind in _MOTOR_KINDS and draw < self._connected_threshold and not vehicle_id.startswith("incident_")
+            kind in _MOTOR_KINDS
+            and draw < self._connected_threshold
+            and not vehicle_id.startswith("incident_")
         )
         self._connected[vehicle_id] = connected
         return connected

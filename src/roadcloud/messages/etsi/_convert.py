@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import msgspec
@@ -21,6 +23,22 @@ def to_model(wire_value: dict[str, Any], model_type: type[ModelT], *, source: st
         return msgspec.convert(wire_value, model_type)
     except msgspec.ValidationError as error:
         raise ValidationError(f"{source} does not fit {model_type.__name__}: {error}") from None
+
+
+@contextmanager
+def mapping_guard(source: str) -> Iterator[None]:
+    """Turn a lookup failure while mapping a decoded PDU into a ``ValidationError``.
+
+    A well-formed PDU can still carry what the mapping tables do not know (an enumeration extension
+    added in a later ASN.1 version, an unexpected CHOICE alternative); at the ingest edge that must be
+    a rejected message, not a crash.
+    """
+    try:
+        yield
+    except (KeyError, IndexError, ValueError, TypeError) as error:
+        raise ValidationError(
+            f"{source} carries a value roadcloud cannot map: {type(error).__name__} {error}"
+        ) from None
 
 
 def ia5_name(name: str | None, *, field: str) -> str | None:

@@ -35,7 +35,7 @@ from typing import Any, Final
 
 from roadcloud.errors import ValidationError
 from roadcloud.messages.common import BasicVehicleClass, TransmissionState
-from roadcloud.messages.etsi._convert import clip, round_half_up, to_model
+from roadcloud.messages.etsi._convert import clip, mapping_guard, round_half_up, to_model
 from roadcloud.messages.etsi._pdu import EtsiMessage, decode_pdu, encode_pdu, header
 from roadcloud.messages.units import (
     MS_PER_MINUTE,
@@ -177,6 +177,12 @@ def encode_cam(bsm: BSM, *, station_id: int, reference_epoch_ms: int) -> bytes:
 def decode_cam(data: bytes, *, reference_epoch_ms: int) -> BSM:
     """Decode a UPER CAM into a ``BSM``; ``reference_epoch_ms`` (UTC ms, normally now) resolves its time."""
     pdu = decode_pdu(EtsiMessage.CAM, data)
+    with mapping_guard("CAM"):
+        wire = _bsm_wire(pdu, reference_epoch_ms=reference_epoch_ms)
+    return to_model(wire, BSM, source="CAM")
+
+
+def _bsm_wire(pdu: dict[str, Any], *, reference_epoch_ms: int) -> dict[str, Any]:
     cam = pdu["cam"]
     parameters = cam["camParameters"]
     basic = parameters["basicContainer"]
@@ -220,7 +226,7 @@ def decode_cam(data: bytes, *, reference_epoch_ms: int) -> BSM:
         del wire["pos"]["elevation"]
     if wire["accelSet"] is None:
         del wire["accelSet"]
-    return to_model(wire, BSM, source="CAM")
+    return wire
 
 
 def _station_type(classification: int) -> StationType:

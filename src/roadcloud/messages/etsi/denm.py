@@ -26,7 +26,7 @@ from msgspec import Meta
 
 from roadcloud.errors import ValidationError
 from roadcloud.messages.common import Heading, Position3D, PositionOffsetLL, Speed, Struct
-from roadcloud.messages.etsi._convert import to_model
+from roadcloud.messages.etsi._convert import mapping_guard, to_model
 from roadcloud.messages.etsi._pdu import EtsiMessage, decode_pdu, encode_pdu, header
 from roadcloud.messages.units import (
     ITS_EPOCH_UTC_MS,
@@ -162,6 +162,12 @@ def encode_denm(event: DenmEvent) -> bytes:
 def decode_denm(data: bytes) -> DenmEvent:
     """Decode a UPER DENM into a ``DenmEvent``."""
     denm = decode_pdu(EtsiMessage.DENM, data)["denm"]
+    with mapping_guard("DENM"):
+        wire = _event_wire(denm)
+    return to_model(wire, DenmEvent, source="DENM")
+
+
+def _event_wire(denm: dict[str, Any]) -> dict[str, Any]:
     management = denm["management"]
     position = management["eventPosition"]
     wire: dict[str, Any] = {
@@ -198,7 +204,7 @@ def decode_denm(data: bytes) -> DenmEvent:
                 location["eventPositionHeading"]["headingValue"]
             )
         wire["trace"] = _trace_offsets(location["traces"][0])
-    return to_model(wire, DenmEvent, source="DENM")
+    return wire
 
 
 def _location(event: DenmEvent) -> dict[str, Any]:

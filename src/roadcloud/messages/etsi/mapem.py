@@ -31,7 +31,7 @@ from typing import Any, Final
 
 from roadcloud.errors import ValidationError
 from roadcloud.messages.common import NodeReferenceId
-from roadcloud.messages.etsi._convert import ia5_name, to_model
+from roadcloud.messages.etsi._convert import ia5_name, mapping_guard, to_model
 from roadcloud.messages.etsi._pdu import (
     EtsiMessage,
     bits_to_flags,
@@ -90,12 +90,13 @@ def encode_mapem(map_message: MAP, *, station_id: int) -> bytes:
 def decode_mapem(data: bytes) -> MAP:
     """Decode a UPER MAPEM into a ``MAP``."""
     body = decode_pdu(EtsiMessage.MAPEM, data)["map"]
-    wire: dict[str, Any] = {
-        "msgCnt": body["msgIssueRevision"],
-        "nodes": [_node_wire(geometry) for geometry in body.get("intersections", [])],
-    }
-    if "timeStamp" in body:
-        wire["moy"] = body["timeStamp"]
+    with mapping_guard("MAPEM"):
+        wire: dict[str, Any] = {
+            "msgCnt": body["msgIssueRevision"],
+            "nodes": [_node_wire(geometry) for geometry in body.get("intersections", [])],
+        }
+        if "timeStamp" in body:
+            wire["moy"] = body["timeStamp"]
     return to_model(wire, MAP, source="MAPEM")
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from roadcloud.messages.etsi._convert import ia5_name, to_model
+from roadcloud.messages.etsi._convert import ia5_name, mapping_guard, to_model
 from roadcloud.messages.etsi._pdu import (
     EtsiMessage,
     bits_to_flags,
@@ -85,6 +85,12 @@ def encode_spatem(spat: SPAT, *, station_id: int, reference_epoch_ms: int) -> by
 def decode_spatem(data: bytes, *, reference_epoch_ms: int) -> SPAT:
     """Decode a UPER SPATEM into a ``SPAT``; ``reference_epoch_ms`` is now (UTC ms)."""
     body = decode_pdu(EtsiMessage.SPATEM, data)["spat"]
+    with mapping_guard("SPATEM"):
+        wire = _spat_wire(body, reference_epoch_ms=reference_epoch_ms)
+    return to_model(wire, SPAT, source="SPATEM")
+
+
+def _spat_wire(body: dict[str, Any], *, reference_epoch_ms: int) -> dict[str, Any]:
     intersections = body["intersections"]
     wire: dict[str, Any] = {
         "msgCnt": intersections[0]["revision"],
@@ -96,7 +102,7 @@ def decode_spatem(data: bytes, *, reference_epoch_ms: int) -> SPAT:
         wire["moy"] = body["timeStamp"]
     if "name" in body:
         wire["name"] = body["name"]
-    return to_model(wire, SPAT, source="SPATEM")
+    return wire
 
 
 def _now_epoch_ms(moy: int | None, time_stamp_ms: int | None, *, reference_epoch_ms: int) -> int:
