@@ -43,7 +43,9 @@ levels = st.sampled_from(["a", "b", "", "$x"])
     st.booleans(),
     st.lists(levels, min_size=1, max_size=5),
 )
-def test_topic_matches_agrees_with_paho(filter_levels: list[str], hash_tail: bool, topic_levels: list[str]) -> None:
+def test_topic_matches_agrees_with_paho(
+    filter_levels: list[str], hash_tail: bool, topic_levels: list[str]
+) -> None:
     topic_filter = "/".join([*filter_levels, "#"] if hash_tail else filter_levels)
     topic = "/".join(topic_levels)
     assert topic_matches(topic_filter, topic) == topic_matches_sub(topic_filter, topic)
@@ -51,7 +53,7 @@ def test_topic_matches_agrees_with_paho(filter_levels: list[str], hash_tail: boo
 
 @pytest.mark.parametrize("bad", ["", "a/#/b", "a/b#", "a/+b/c", "a+"])
 def test_bad_filters_are_refused_with_the_fix(bad: str) -> None:
-    with pytest.raises(InputError, match="filter|'#'|'\\+'"):
+    with pytest.raises(InputError, match=r"filter|'#'|'\+'"):
         validate_filter(bad)
 
 

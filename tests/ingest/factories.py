@@ -116,7 +116,9 @@ def rsi(at_ms: int = NOW_MS, *, device_id: str = "R1") -> RSI:
 
 
 def heartbeat(at_ms: int = NOW_MS, *, device_id: str = "R1", kind: DeviceKind = DeviceKind.RSU) -> Heartbeat:
-    return Heartbeat(device_id=device_id, device_kind=kind, moy=epoch_ms_to_moy(at_ms), sec_mark=at_ms % 60_000)
+    return Heartbeat(
+        device_id=device_id, device_kind=kind, moy=epoch_ms_to_moy(at_ms), sec_mark=at_ms % 60_000
+    )
 
 
 def condition(at_ms: int = NOW_MS, *, device_id: str = "C1") -> RoadConditionReading:

@@ -52,7 +52,9 @@ def test_every_valid_message_kind_is_accepted_and_recorded() -> None:
     for topic_name, message in valid_messages():
         assert ingestor.handle(topic_name, encode(message)) == message
     stats = ingestor.stats()
-    assert stats.accepted == {name: 1 for name in ("rsm", "bsm", "spat", "map", "rsi", "heartbeat", "condition", "truth")}
+    assert stats.accepted == {
+        name: 1 for name in ("rsm", "bsm", "spat", "map", "rsi", "heartbeat", "condition", "truth")
+    }
     assert stats.dropped_total == 0
     assert [t.message for t, _ in downstream] == [name for name in stats.accepted]
     assert downstream[0][0] == Topic(ZONE, "rsu", "R1", "rsm", "up")
@@ -77,10 +79,20 @@ BAD_MESSAGES = [
     ("not the layout", "sensors/R1/rsm", good_rsm, "?", DropReason.BAD_TOPIC),
     ("down-stream topic", topic(ZONE, "rsu", "R1", "rsm", "down"), good_rsm, "?", DropReason.BAD_TOPIC),
     ("unknown message name", topic(ZONE, "rsu", "R1", "cam"), good_rsm, "?", DropReason.BAD_TOPIC),
-    ("not provisioned", topic(ZONE, "rsu", "R404", "rsm"), encode(rsm(device_id="R404")), "rsm",
-     DropReason.UNKNOWN_DEVICE),
-    ("unprovisioned vehicle", topic(ZONE, "vehicle", "V404", "bsm"), encode(bsm(device_id="V404")), "bsm",
-     DropReason.UNKNOWN_DEVICE),
+    (
+        "not provisioned",
+        topic(ZONE, "rsu", "R404", "rsm"),
+        encode(rsm(device_id="R404")),
+        "rsm",
+        DropReason.UNKNOWN_DEVICE,
+    ),
+    (
+        "unprovisioned vehicle",
+        topic(ZONE, "vehicle", "V404", "bsm"),
+        encode(bsm(device_id="V404")),
+        "bsm",
+        DropReason.UNKNOWN_DEVICE,
+    ),
     ("kind differs", topic(ZONE, "signal", "R1", "rsm"), good_rsm, "rsm", DropReason.WRONG_DEVICE),
     ("zone differs", topic("daxing", "rsu", "R1", "rsm"), good_rsm, "rsm", DropReason.WRONG_DEVICE),
     ("not JSON", RSM_TOPIC, b"\x00\xffgarbage", "rsm", DropReason.DECODE),
@@ -92,25 +104,46 @@ BAD_MESSAGES = [
     ("speed out of range", BSM_TOPIC, with_field(bsm(), speed=9000), "bsm", DropReason.SCHEMA),
     ("wrong type", BSM_TOPIC, with_field(bsm(), heading="north"), "bsm", DropReason.SCHEMA),
     ("no participants", RSM_TOPIC, with_field(rsm(), participants=[]), "rsm", DropReason.SCHEMA),
-    ("17 participants", RSM_TOPIC,
-     with_field(rsm(), participants=[msgspec.to_builtins(participant(n, 250)) for n in range(17)]), "rsm",
-     DropReason.SCHEMA),
+    (
+        "17 participants",
+        RSM_TOPIC,
+        with_field(rsm(), participants=[msgspec.to_builtins(participant(n, 250)) for n in range(17)]),
+        "rsm",
+        DropReason.SCHEMA,
+    ),
     ("secMark unavailable", BSM_TOPIC, with_field(bsm(), secMark=65535), "bsm", DropReason.SCHEMA),
     ("payload names another RSU", RSM_TOPIC, encode(rsm(device_id="R2")), "rsm", DropReason.ID_MISMATCH),
     ("payload names another vehicle", BSM_TOPIC, encode(bsm(device_id="V2")), "bsm", DropReason.ID_MISMATCH),
-    ("heartbeat claims another kind", HEARTBEAT_TOPIC, encode(heartbeat(kind=DeviceKind.SIGNAL)), "heartbeat",
-     DropReason.ID_MISMATCH),
+    (
+        "heartbeat claims another kind",
+        HEARTBEAT_TOPIC,
+        encode(heartbeat(kind=DeviceKind.SIGNAL)),
+        "heartbeat",
+        DropReason.ID_MISMATCH,
+    ),
     ("measured 6 s ago", BSM_TOPIC, encode(bsm(NOW_MS - 6_000)), "bsm", DropReason.STALE),
     ("measured 2 s ahead", BSM_TOPIC, encode(bsm(NOW_MS + 2_000)), "bsm", DropReason.FUTURE),
-    ("one RSM participant stale", RSM_TOPIC,
-     with_field(rsm(), participants=[msgspec.to_builtins(participant(0, 250)),
-                                     msgspec.to_builtins(participant(1, (NOW_MS - 9_000) % 60_000))]),
-     "rsm", DropReason.STALE),
+    (
+        "one RSM participant stale",
+        RSM_TOPIC,
+        with_field(
+            rsm(),
+            participants=[
+                msgspec.to_builtins(participant(0, 250)),
+                msgspec.to_builtins(participant(1, (NOW_MS - 9_000) % 60_000)),
+            ],
+        ),
+        "rsm",
+        DropReason.STALE,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("topic_name", "payload", "name", "reason"), [case[1:] for case in BAD_MESSAGES],
-                         ids=[case[0] for case in BAD_MESSAGES])
+@pytest.mark.parametrize(
+    ("topic_name", "payload", "name", "reason"),
+    [case[1:] for case in BAD_MESSAGES],
+    ids=[case[0] for case in BAD_MESSAGES],
+)
 def test_each_drop_reason(topic_name: str, payload: bytes, name: str, reason: DropReason) -> None:
     ingestor, _, devices = make_ingestor()
     assert ingestor.handle(topic_name, payload) is None
@@ -148,12 +181,21 @@ def test_minute_of_year_disambiguates_old_messages() -> None:
     assert ingestor.stats().dropped == {("heartbeat", DropReason.STALE): 1, ("bsm", DropReason.FUTURE): 1}
 
 
-@given(sec_mark=st.integers(0, 59_999), now_ms=st.integers(1_600_000_000_000, 1_900_000_000_000))
-def test_rsm_timing_agrees_with_resolve_sec_mark(sec_mark: int, now_ms: int) -> None:
-    message = rsm(participants=1)
-    message = msgspec.structs.replace(message, participants=[participant(0, sec_mark)])
-    expected = resolve_sec_mark(sec_mark, reference_epoch_ms=now_ms) - now_ms
-    assert measured_span_ms(message, now_ms) == (expected, expected)
+@given(
+    sec_marks=st.lists(
+        st.one_of(st.integers(0, 59_999), st.sampled_from([0, 29_999, 30_000, 30_001, 59_999])),
+        min_size=1,
+        max_size=16,
+    ),
+    now_ms=st.one_of(
+        st.integers(1_600_000_000_000, 1_900_000_000_000),
+        st.sampled_from([NOW_MS, NOW_MS - NOW_MS % 60_000, NOW_MS - NOW_MS % 60_000 + 30_000]),
+    ),
+)
+def test_rsm_timing_agrees_with_resolve_sec_mark(sec_marks: list[int], now_ms: int) -> None:
+    message = msgspec.structs.replace(rsm(), participants=[participant(n, m) for n, m in enumerate(sec_marks)])
+    offsets = [resolve_sec_mark(mark, reference_epoch_ms=now_ms) - now_ms for mark in sec_marks]
+    assert measured_span_ms(message, now_ms) == (min(offsets), max(offsets))
 
 
 @settings(max_examples=300, deadline=None)
@@ -167,7 +209,9 @@ def test_rsm_timing_agrees_with_resolve_sec_mark(sec_mark: int, now_ms: int) -> 
         st.builds(lambda cut: good_rsm[:cut], st.integers(0, len(good_rsm))),
         st.recursive(
             st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+            lambda inner: (
+                st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+            ),
             max_leaves=12,
         ).map(msgspec.json.encode),
     ),

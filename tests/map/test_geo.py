@@ -43,7 +43,9 @@ def test_junctions_fall_inside_the_original_boundary(doerpfeld: RoadMap) -> None
 
 def test_utm_offset_is_applied_as_sumo_defines_it() -> None:
     # local = projected + netOffset: a projected point of 15°E on the equator (UTM 33N easting 500 km).
-    geo = GeoReference.from_sumo("-500000.00,-1000.00", "+proj=utm +zone=33 +ellps=WGS84 +datum=WGS84 +units=m")
+    geo = GeoReference.from_sumo(
+        "-500000.00,-1000.00", "+proj=utm +zone=33 +ellps=WGS84 +datum=WGS84 +units=m"
+    )
     x_m, y_m = geo.wgs84_to_local(15.0, 0.0)
     assert float(x_m) == pytest.approx(0.0, abs=1e-6)
     assert float(y_m) == pytest.approx(-1000.0, abs=1e-6)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from roadcloud.errors import MapError, SettingError, ToolError
 from roadcloud.map import (
+    Lane,
     RoadMap,
     import_opendrive,
     import_osm,
@@ -63,7 +65,9 @@ def test_lane_permissions_come_from_the_network(doerpfeld: RoadMap) -> None:
 
 def test_unknown_lane_names_network_and_suggests(doerpfeld: RoadMap) -> None:
     some_lane = sorted(doerpfeld.lanes)[100]
-    with pytest.raises(MapError, match=r"unknown lane .* in network doerpfeldstr\.net\.xml\.gz; did you mean"):
+    with pytest.raises(
+        MapError, match=r"unknown lane .* in network doerpfeldstr\.net\.xml\.gz; did you mean"
+    ):
         doerpfeld.lane(some_lane + "x")
     with pytest.raises(MapError, match="unknown edge 'no-such-edge'"):
         doerpfeld.edge("no-such-edge")
@@ -95,7 +99,8 @@ def test_groups_share_a_state_sequence_and_differ_from_each_other(doerpfeld: Roa
         sequences = []
         for group in controller.groups:
             member_sequences = {
-                "".join(state[index] for _duration, state in controller.phases) for index in group.link_indices
+                "".join(state[index] for _duration, state in controller.phases)
+                for index in group.link_indices
             }
             assert len(member_sequences) == 1, (controller.tls_id, group.index)
             sequences.append(member_sequences.pop())
@@ -109,9 +114,7 @@ def test_known_controller_groups_and_connections(doerpfeld: RoadMap) -> None:
     assert [group.link_indices for group in controller.groups] == [(0, 1, 2), (3,)]
     assert controller.group_states("yyyr") == ("y", "r")
     listed = {pair for group in controller.groups for pair in group.connections}
-    expected = {
-        (c.from_lane_id, c.to_lane_id) for c in doerpfeld.connections if c.tls_id == "1525212345"
-    }
+    expected = {(c.from_lane_id, c.to_lane_id) for c in doerpfeld.connections if c.tls_id == "1525212345"}
     assert listed == expected and len(listed) == 4
     with pytest.raises(MapError, match="has 2 characters"):
         controller.group_states("Gr")
@@ -152,7 +155,9 @@ def test_converted_network_is_reused(
 
 
 def test_anchor_places_an_unprojected_network(maps_dir: Path, cache_dir: Path) -> None:
-    road_map = load_map(maps_dir / "multi_intersections.xodr", anchor_lonlat=(116.5, 39.8), cache_dir=cache_dir)
+    road_map = load_map(
+        maps_dir / "multi_intersections.xodr", anchor_lonlat=(116.5, 39.8), cache_dir=cache_dir
+    )
     lon, lat = road_map.geo.local_to_wgs84(0.0, 0.0)
     assert float(lon) == pytest.approx(116.5, abs=1e-9)
     assert float(lat) == pytest.approx(39.8, abs=1e-9)
@@ -295,3 +300,29 @@ def test_bounds_cover_every_lane(doerpfeld: RoadMap) -> None:
     points = np.concatenate([lane.shape_xy for lane in doerpfeld.lanes.values()])
     assert points[:, 0].min() == xmin and points[:, 0].max() <= xmax
     assert points[:, 1].min() >= ymin and points[:, 1].max() <= ymax
+
+
+def test_maps_pickle_for_worker_processes(doerpfeld: RoadMap) -> None:
+    copy = pickle.loads(pickle.dumps(doerpfeld))
+    assert copy.lanes.keys() == doerpfeld.lanes.keys()
+    assert copy.signal_controllers == doerpfeld.signal_controllers
+    lane_id = sorted(doerpfeld.lanes)[0]
+    assert np.array_equal(copy.lane(lane_id).shape_xy, doerpfeld.lane(lane_id).shape_xy)
+    assert not copy.lane(lane_id).shape_xy.flags.writeable
+    with pytest.raises(TypeError):
+        copy.lanes["new"] = copy.lane(lane_id)
+
+
+def test_lane_keeps_its_own_copy_of_the_shape() -> None:
+    shape = np.array([[0.0, 0.0], [10.0, 0.0]])
+    lane = Lane("e_0", "e", 0, shape, 3.2, 13.9, 10.0, frozenset({"passenger"}), False)
+    shape[1, 0] = 99.0
+    assert shape.flags.writeable
+    assert lane.shape_xy[1, 0] == 10.0
+
+
+def test_unwritable_output_folder_is_a_setting_error(maps_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SettingError, match="cannot write"):
+        import_opendrive(maps_dir / "fabriksgatan_traffic_lights.xodr", blocker / "out.net.xml")

@@ -40,10 +40,13 @@ from roadcloud.messages import (
     VehicleClassification,
     VehicleSize,
 )
+from roadcloud.messages.etsi import DenmEvent, RelevanceDistance, RelevanceTrafficDirection
 from roadcloud.messages.signal import ConnectingLane, Connection, Movement, RegulatorySpeedLimit, RoadPoint
 from roadcloud.messages.vehicle import AccelerationSet4Way
 
-# 2025-06-15T15:22:03.456Z, a moment inside minute-of-year 238_642.
+CAUSE_ROADWORKS = 3  # ETSI CauseCodeType
+CAUSE_STATIONARY_VEHICLE = 94
+# 2025-06-15T15:22:03.456Z, a moment inside minute-of-year 238_522.
 NOW_EPOCH_MS = 1_750_000_923_456
 YIZHUANG = Position3D(lat=397_956_123, long=1_165_063_456, elevation=335)
 
@@ -89,13 +92,13 @@ def rsm(participants: int = 16) -> RSM:
 def spat() -> SPAT:
     return SPAT(
         msg_cnt=88,
-        moy=238_642,
+        moy=238_522,
         time_stamp=NOW_EPOCH_MS % 60_000,
         name="Jinghai-Kechuang",
         intersections=[
             IntersectionState(
                 intersection_id=NodeReferenceId(id=4201, region=11),
-                moy=238_642,
+                moy=238_522,
                 time_stamp=NOW_EPOCH_MS % 60_000,
                 phases=[
                     Phase(
@@ -110,7 +113,8 @@ def spat() -> SPAT:
                                 timing=TimeCountingDown(start_time=123, likely_end_time=153),
                             ),
                             PhaseState(
-                                light=LightState.RED, timing=TimeCountingDown(start_time=153, likely_end_time=603)
+                                light=LightState.RED,
+                                timing=TimeCountingDown(start_time=153, likely_end_time=603),
                             ),
                         ],
                     ),
@@ -119,7 +123,9 @@ def spat() -> SPAT:
                         phase_states=[
                             PhaseState(
                                 light=LightState.RED,
-                                timing=TimeCountingDown(start_time=0, likely_end_time=153, time_confidence=180),
+                                timing=TimeCountingDown(
+                                    start_time=0, likely_end_time=153, time_confidence=180
+                                ),
                             )
                         ],
                     ),
@@ -136,7 +142,7 @@ def _points(lon_step: int, lat_step: int) -> list[RoadPoint]:
 def map_message() -> MAP:
     return MAP(
         msg_cnt=5,
-        moy=238_600,
+        moy=238_480,
         nodes=[
             Node(
                 name="Jinghai-Kechuang",
@@ -148,7 +154,9 @@ def map_message() -> MAP:
                         upstream_node_id=NodeReferenceId(id=4202, region=11),
                         speed_limits=[RegulatorySpeedLimit(speed=833)],
                         lane_width=350,
-                        movements=[Movement(remote_intersection=NodeReferenceId(id=4203, region=11), phase_id=1)],
+                        movements=[
+                            Movement(remote_intersection=NodeReferenceId(id=4203, region=11), phase_id=1)
+                        ],
                         lanes=[
                             MapLane(
                                 lane_id=1,
@@ -174,7 +182,7 @@ def map_message() -> MAP:
 def rsi() -> RSI:
     return RSI(
         msg_cnt=9,
-        moy=238_642,
+        moy=238_522,
         id="R0042",
         ref_pos=YIZHUANG,
         rtes=[
@@ -185,7 +193,7 @@ def rsi() -> RSI:
                 event_pos=PositionOffsetLL(lon=3_000, lat=-200),
                 event_radius=500,
                 description="lane 2 closed for repair",
-                time_details=RSITimeDetails(start_time=238_640, end_time=238_760),
+                time_details=RSITimeDetails(start_time=238_520, end_time=238_640),
                 priority=5,
                 reference_paths=[
                     ReferencePath(
@@ -204,7 +212,7 @@ def heartbeat() -> Heartbeat:
     return Heartbeat(
         device_id="R0042",
         device_kind=DeviceKind.RSU,
-        moy=238_642,
+        moy=238_522,
         sec_mark=NOW_EPOCH_MS % 60_000,
         uptime_s=86_400,
         firmware="rsu-2.4.1",
@@ -215,7 +223,7 @@ def condition() -> RoadConditionReading:
     return RoadConditionReading(
         sensor_id="S-BR07-W3",
         asset_id="BR07",
-        moy=238_642,
+        moy=238_522,
         sec_mark=NOW_EPOCH_MS % 60_000,
         quantity=ConditionQuantity.WATER_DEPTH_MM,
         value=42.5,
@@ -247,6 +255,26 @@ def truth() -> GroundTruth:
                 start_ms=NOW_EPOCH_MS - 30_000,
             )
         ],
+    )
+
+
+def denm_event() -> DenmEvent:
+    """Roadworks reported by an RSU (ETSI cause code 3)."""
+    return DenmEvent(
+        station_id=0x42,
+        sequence_number=12,
+        detection_time_ms=NOW_EPOCH_MS - 60_000,
+        reference_time_ms=NOW_EPOCH_MS,
+        event_pos=YIZHUANG,
+        relevance_distance=RelevanceDistance.LESS_THAN_500_M,
+        relevance_traffic_direction=RelevanceTrafficDirection.UPSTREAM_TRAFFIC,
+        validity_duration_s=3_600,
+        station_type=15,
+        cause_code=CAUSE_ROADWORKS,
+        sub_cause_code=4,
+        information_quality=5,
+        event_heading=21_600,
+        trace=[PositionOffsetLL(lon=-900, lat=20), PositionOffsetLL(lon=-1_800, lat=45)],
     )
 
 

@@ -20,7 +20,9 @@ INT64_MAX = 2**63 - 1
 Overrides = Mapping[tuple[type, str], st.SearchStrategy[Any]]
 
 
-def from_model(model_type: type, *, max_list: int = 3, overrides: Overrides | None = None) -> st.SearchStrategy[Any]:
+def from_model(
+    model_type: type, *, max_list: int = 3, overrides: Overrides | None = None
+) -> st.SearchStrategy[Any]:
     """Random valid instances of ``model_type``; lists hold at most ``max_list`` items above their minimum."""
     return _strategy(mi.type_info(model_type), max_list=max_list, overrides=overrides or {})
 
@@ -29,8 +31,11 @@ def _strategy(info: mi.Type, *, max_list: int, overrides: Overrides) -> st.Searc
     strategy: st.SearchStrategy[Any]
     if isinstance(info, mi.StructType):
         fields = {
-            field.name: overrides.get((info.cls, field.name))
-            or _strategy(field.type, max_list=max_list, overrides=overrides)
+            field.name: (
+                overrides[(info.cls, field.name)]
+                if (info.cls, field.name) in overrides
+                else _strategy(field.type, max_list=max_list, overrides=overrides)
+            )
             for field in info.fields
         }
         strategy = st.builds(info.cls, **fields)
@@ -65,10 +70,14 @@ def _strategy(info: mi.Type, *, max_list: int, overrides: Overrides) -> st.Searc
         if info.max_length is not None:
             max_size = min(max_size, info.max_length)
         strategy = st.lists(
-            _strategy(info.item_type, max_list=max_list, overrides=overrides), min_size=min_size, max_size=max_size
+            _strategy(info.item_type, max_list=max_list, overrides=overrides),
+            min_size=min_size,
+            max_size=max_size,
         )
     elif isinstance(info, mi.UnionType):
-        strategy = st.one_of(*(_strategy(member, max_list=max_list, overrides=overrides) for member in info.types))
+        strategy = st.one_of(
+            *(_strategy(member, max_list=max_list, overrides=overrides) for member in info.types)
+        )
     elif isinstance(info, mi.NoneType):
         strategy = st.none()
     else:

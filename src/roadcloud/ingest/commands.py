@@ -180,12 +180,6 @@ def _ingest(args: argparse.Namespace) -> int:
     if args.seconds is not None and not args.seconds > 0:
         raise InputError(f"--seconds {args.seconds} must be positive; leave it out to run until Ctrl-C")
     registry = load_registry(args.registry)
-    if not len(registry):
-        print(
-            f"roadcloud: note: no devices in {args.registry}; every message will be dropped as "
-            "unknown_device (see `roadcloud devices provision`)",
-            file=sys.stderr,
-        )
     ingestor = Ingestor(
         registry,
         clock_ms=lambda: time.time_ns() // 1_000_000,
@@ -194,6 +188,12 @@ def _ingest(args: argparse.Namespace) -> int:
         accept_unprovisioned_vehicles=args.accept_unprovisioned_vehicles,
     )
     with connect_bus(args.bus) as bus:
+        if not len(registry):  # after connecting, so a bad URL stays a one-line error
+            print(
+                f"roadcloud: note: no devices in {args.registry}; every message will be dropped as "
+                "unknown_device (see `roadcloud devices provision`)",
+                file=sys.stderr,
+            )
         run_console(bus, ingestor, zone=args.zone, seconds=args.seconds, out=sys.stdout)
     return 0
 

@@ -28,6 +28,8 @@ class RateWindow:
     def add(self, now_ms: int, count: int = 1) -> None:
         bucket = now_ms // self._bucket_ms
         last = self._last_bucket
+        if last is None:
+            self._first_ms = now_ms
         if last is None or bucket > last:
             self._advance(bucket)
         elif bucket < last:
@@ -37,9 +39,9 @@ class RateWindow:
     def rate_hz(self, now_ms: int) -> float:
         """Events per second over the window ending at ``now_ms``.
 
-        The current bucket counts only for the part already elapsed, and a window that started recording
-        less than a window ago is divided by the time since it started (at least one bucket), so a new
-        10 Hz stream reads about 10 Hz at once instead of ramping up.
+        The current bucket counts only for the part already elapsed, and a stream whose first event is less
+        than a window old is divided by the time since that event (at least one bucket), so a new 10 Hz
+        stream reads about 10 Hz at once instead of ramping up.
         """
         if self._last_bucket is None or self._first_ms is None:
             return 0.0
@@ -57,9 +59,7 @@ class RateWindow:
 
     def _advance(self, bucket: int) -> None:
         buckets = len(self._counts)
-        if self._last_bucket is None:
-            self._first_ms = bucket * self._bucket_ms
-        else:
+        if self._last_bucket is not None:
             for stale in range(self._last_bucket + 1, min(bucket, self._last_bucket + buckets) + 1):
                 self._counts[stale % buckets] = 0
         self._last_bucket = bucket

@@ -35,12 +35,19 @@ def measured_span_ms(message: Message, now_ms: int) -> tuple[int, int] | None:  
     in time details. Raises ``ValidationError`` for a reserved secMark.
     """
     if isinstance(message, RSM):
-        # 16 participants per message at 10 Hz from every RSU: the nearest-minute rule of
-        # resolve_sec_mark in closed form (one expression per participant, no candidate list).
+        # 16 participants per message at 10 Hz from every RSU, so the nearest-minute rule of
+        # resolve_sec_mark is used in closed form: offset(mark) = (mark - phase + ½ min) mod 1 min - ½ min.
+        # It rises with mark except at one cut, half a minute away from now; when no mark lies past the
+        # cut (the usual case: a unit's marks span milliseconds), the smallest and largest marks are the
+        # oldest and newest measurements.
         marks = [participant.sec_mark for participant in message.participants]
-        _check_sec_mark(max(marks), "RSM participant")
+        lowest, highest = min(marks), max(marks)
+        _check_sec_mark(highest, "RSM participant")
         phase_ms = now_ms % MS_PER_MINUTE
-        offsets = [(mark - phase_ms + HALF_MINUTE_MS) % MS_PER_MINUTE - HALF_MINUTE_MS for mark in marks]
+        cut = (phase_ms + HALF_MINUTE_MS) % MS_PER_MINUTE
+        if not lowest < cut <= highest:
+            return _offset_ms(lowest, phase_ms), _offset_ms(highest, phase_ms)
+        offsets = [_offset_ms(mark, phase_ms) for mark in marks]
         return min(offsets), max(offsets)
     if isinstance(message, BSM):
         return _span(message.sec_mark, None, now_ms, "BSM")
@@ -55,6 +62,10 @@ def measured_span_ms(message: Message, now_ms: int) -> tuple[int, int] | None:  
         return offset_ms, offset_ms
     assert isinstance(message, MAP | RSI)
     return None
+
+
+def _offset_ms(sec_mark: int, phase_ms: int) -> int:
+    return (sec_mark - phase_ms + HALF_MINUTE_MS) % MS_PER_MINUTE - HALF_MINUTE_MS
 
 
 def _span(sec_mark: int, moy: int | None, now_ms: int, what: str) -> tuple[int, int]:

@@ -22,10 +22,9 @@ import xml.etree.ElementTree as ET
 import xml.sax
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -68,7 +67,7 @@ OSM_OPTIONS: tuple[str, ...] = (
 )
 
 _SUMO_SUFFIXES: tuple[str, ...] = (".net.xml", ".net.xml.gz", ".xml", ".xml.gz", ".gz")
-_OPENDRIVE_SUFFIXES: tuple[str, ...] = (".xodr", ".xodr.gz")
+_OPENDRIVE_SUFFIXES: tuple[str, ...] = (".xodr",)
 _OSM_SUFFIXES: tuple[str, ...] = (".osm", ".osm.xml", ".osm.gz", ".osm.xml.gz")
 _GZIP_MAGIC = b"\x1f\x8b"
 _CONVERT_HINT = {
@@ -115,7 +114,10 @@ def load_map(
     _require_file(source, "map file")
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     digest = hashlib.sha256()
-    digest.update(source.read_bytes())
+    try:
+        digest.update(source.read_bytes())
+    except OSError as error:
+        raise MapError(f"cannot read '{source}' ({error.strerror or error})") from None
     digest.update("\0".join((importer.__name__, *options, _sumo_version())).encode())
     converted = cache / f"{_strip(source.name, suffixes)}-{digest.hexdigest()[:16]}.net.xml"
     if not converted.is_file():
@@ -268,17 +270,22 @@ def _netconvert(input_args: list[str], source: Path, out: Path) -> Path:
     """Run netconvert into a temporary sibling of ``out`` and rename, so readers never see half a file."""
     if not out.name.endswith((".net.xml", ".net.xml.gz")):
         raise SettingError(f"output '{out}' must end in .net.xml or .net.xml.gz")
-    out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{uuid.uuid4().hex[:12]}.{out.name}")
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         run_sumo_binary(
             "netconvert",
             [*input_args, "--output-file", str(partial)],
             context=f"netconvert could not convert '{source}'",
         )
         os.replace(partial, out)
+    except OSError as error:
+        raise SettingError(
+            f"cannot write '{out}' ({error.strerror or error}); choose a writable output or cache folder"
+        ) from None
     finally:
-        partial.unlink(missing_ok=True)
+        with suppress(OSError):  # nothing to clean up where nothing could be written
+            partial.unlink(missing_ok=True)
     return out
 
 
@@ -299,10 +306,9 @@ def _sumo_version() -> str:
 # --- sumolib objects to the model --------------------------------------------------------------------
 
 
-def _frozen_xy(points: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
-    array = np.array([(point[0], point[1]) for point in points], dtype=np.float64).reshape(-1, 2)
-    array.setflags(write=False)
-    return array
+def _xy(points: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """sumolib shapes are lists of (x, y) or (x, y, z) tuples; the map is 2-D."""
+    return np.array([(point[0], point[1]) for point in points], dtype=np.float64).reshape(-1, 2)
 
 
 def _build_road_map(net: Any, geo: GeoReference, source: Path) -> RoadMap:
@@ -319,7 +325,7 @@ def _build_road_map(net: Any, geo: GeoReference, source: Path) -> RoadMap:
                 id=sumo_lane.getID(),
                 edge_id=sumo_edge.getID(),
                 index=sumo_lane.getIndex(),
-                shape_xy=_frozen_xy(sumo_lane.getShape()),
+                shape_xy=_xy(sumo_lane.getShape()),
                 width_m=float(sumo_lane.getWidth()),
                 speed_limit_mps=float(sumo_lane.getSpeed()),
                 length_m=float(sumo_lane.getLength()),
@@ -371,15 +377,15 @@ def _build_road_map(net: Any, geo: GeoReference, source: Path) -> RoadMap:
             y_m=float(y_m),
             type=node.getType() or "unknown",
             tls_id=tls_of_junction.get(node.getID()),
-            shape_xy=_frozen_xy(node.getShape() or ()),
+            shape_xy=_xy(node.getShape() or ()),
         )
 
     return RoadMap(
-        lanes=MappingProxyType(lanes),
-        edges=MappingProxyType(edges),
-        junctions=MappingProxyType(junctions),
+        lanes=lanes,
+        edges=edges,
+        junctions=junctions,
         connections=connections,
-        signal_controllers=MappingProxyType(controllers),
+        signal_controllers=controllers,
         geo=geo,
         bounds_m=_bounds(lanes.values(), junctions.values()),
         source=source,

@@ -26,6 +26,7 @@ the lane's travel direction; ``heading_error_deg`` is point heading minus lane h
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -122,12 +123,13 @@ class LaneMatcher:
                 f"network {road_map.name} has no lanes for vehicle class '{vehicle_class}'"
                 f"{'' if include_internal else ' outside junctions'}; choose another class"
             )
-        self.road_map = road_map
-        self.max_distance_m = float(max_distance_m)
-        self.heading_weight_m_per_deg = float(heading_weight_m_per_deg)
-        self.vehicle_class = vehicle_class
-        self.include_internal = include_internal
-        self.lane_ids: tuple[str, ...] = tuple(lane.id for lane in lanes)
+        # Final: the grid is built for these values; changing one would silently desynchronise it.
+        self.road_map: Final = road_map
+        self.max_distance_m: Final = float(max_distance_m)
+        self.heading_weight_m_per_deg: Final = float(heading_weight_m_per_deg)
+        self.vehicle_class: Final = vehicle_class
+        self.include_internal: Final = include_internal
+        self.lane_ids: Final[tuple[str, ...]] = tuple(lane.id for lane in lanes)
         self._segments = _cut_segments(lanes)
         # SUMO measures positions in its lane length, which may differ from the drawn centre line.
         geometric_m = np.array([_polyline_length(lane.shape_xy) for lane in lanes])
@@ -136,6 +138,7 @@ class LaneMatcher:
 
     @property
     def lane_count(self) -> int:
+        """How many lanes points are matched against."""
         return len(self.lane_ids)
 
     # --- construction -------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 This is what every other package sees of the road: ``load.py`` builds a ``RoadMap`` from a SUMO network
 (itself converted from OpenDRIVE or OSM when needed); fusion and the live dynamic map place tracks on its
 lanes (``matching.py``), services and the fleet route over its edges (``routing.py``), and the twin turns
-SUMO signal states into SPAT phases with its ``SignalGroup``\\s.
+SUMO signal states into SPAT phases with its signal groups.
 
 Coordinates are metres in the network's local frame (x east, y north); ``RoadMap.geo`` converts to WGS84.
 The objects mirror SUMO's vocabulary (lanes, edges, junctions, connections, traffic light link indices), so
@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from sumolib.net.lane import SUMO_VEHICLE_CLASSES
 
 from roadcloud.errors import MapError, SettingError
 from roadcloud.map.geo import GeoReference
-
-#: Edge functions as SUMO writes them; normal edges are roads, the others lie inside junctions.
-EDGE_FUNCTIONS = ("normal", "internal", "crossing", "walkingarea")
 
 #: vClasses that move on foot; a lane that allows nothing else is not drivable.
 FOOT_CLASSES = frozenset({"pedestrian", "wheelchair"})
@@ -51,6 +50,12 @@ class Lane:
     length_m: float
     allowed_classes: frozenset[str]
     is_internal: bool
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape_xy", _frozen_points(self.shape_xy))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _reduce_by_fields(self)
 
     def allows(self, vehicle_class: str) -> bool:
         """Whether vehicles of SUMO vClass ``vehicle_class`` may use this lane."""
@@ -81,6 +86,12 @@ class Junction:
     type: str
     tls_id: str | None
     shape_xy: NDArray[np.float64]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape_xy", _frozen_points(self.shape_xy))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _reduce_by_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +167,15 @@ class RoadMap:
     bounds_m: tuple[float, float, float, float]
     source: Path
     origin: Path | None = None
+
+    def __post_init__(self) -> None:
+        # Read-only views over private copies: nobody can change a map others are reading.
+        for name in ("lanes", "edges", "junctions", "signal_controllers"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Read-only mapping views do not pickle; worker processes receive plain dicts and re-wrap them.
+        return _reduce_by_fields(self, plain=("lanes", "edges", "junctions", "signal_controllers"))
 
     @property
     def name(self) -> str:
@@ -236,6 +256,22 @@ def check_vehicle_class(vehicle_class: str) -> str:
             f"{_hint(vehicle_class, VEHICLE_CLASSES, 'use a SUMO vClass such as passenger, bus or bicycle')}"
         )
     return vehicle_class
+
+
+def _frozen_points(points: ArrayLike) -> NDArray[np.float64]:
+    """A private read-only ``(N, 2)`` float64 copy, so the caller's array is neither shared nor changed."""
+    array = np.array(points, dtype=np.float64).reshape(-1, 2)
+    array.setflags(write=False)
+    return array
+
+
+def _reduce_by_fields(instance: Any, plain: tuple[str, ...] = ()) -> tuple[Any, ...]:
+    """Pickle support for frozen slotted dataclasses: rebuild through the constructor (and its checks)."""
+    values = tuple(
+        dict(getattr(instance, field.name)) if field.name in plain else getattr(instance, field.name)
+        for field in fields(instance)
+    )
+    return (type(instance), values)
 
 
 def _hint(wanted: str, known: Iterable[str], fallback: str) -> str:

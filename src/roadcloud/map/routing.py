@@ -65,6 +65,11 @@ class RoutingGraph:
         self._closed = np.zeros(len(usable), dtype=bool)
         self._matrices: dict[str, csr_matrix] = {}
 
+    @property
+    def edge_ids(self) -> tuple[str, ...]:
+        """The road edges this graph routes over (those with a lane for its vehicle class), sorted."""
+        return self._edge_ids
+
     # --- closures -----------------------------------------------------------------------------------
 
     @property

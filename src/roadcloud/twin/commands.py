@@ -176,7 +176,7 @@ def run_twin(
     quiet: bool = False,
     on_step: Callable[[int], None] | None = None,
     extra_status: Callable[[], str] | None = None,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> None:
     """Run a twin, sending each delivery to ``publish`` and/or a recording, printing a live summary.
 
@@ -185,6 +185,7 @@ def run_twin(
     """
     from roadcloud.twin.recording import RecordingHeader, RecordingWriter
 
+    out = out or sys.stdout  # looked up now, not at import, so redirected output is honoured
     writer = None
     if record is not None:
         manifest_text = (twin.folder / "zone.toml").read_text()

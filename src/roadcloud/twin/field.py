@@ -8,6 +8,7 @@ epoch milliseconds of the sending device's own clock. Unit conversions go throug
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -55,6 +56,7 @@ VEHICLE_CLASS_OF_KIND = {
 }
 _PTC_TYPE = np.zeros(max(ActorKind) + 1, dtype=np.int64)
 _VEHICLE_CLASS = np.zeros(max(ActorKind) + 1, dtype=np.int64)
+_PARTICIPANT_TYPES = {int(member): member for member in ParticipantType}
 for _kind in ActorKind:
     _PTC_TYPE[_kind] = PARTICIPANT_TYPE_OF_KIND[_kind]
     _VEHICLE_CLASS[_kind] = VEHICLE_CLASS_OF_KIND[_kind]
@@ -69,40 +71,77 @@ def position3d(lon_deg: float, lat_deg: float) -> Position3D:
     return Position3D(lat=round(lat_deg * 1e7), long=round(lon_deg * 1e7))
 
 
+@dataclass(frozen=True, slots=True)
+class ParticipantColumns:
+    """One frame's detections already in message units, as plain lists.
+
+    Converting the whole frame with a handful of numpy calls, then slicing lists per unit, keeps the
+    per-unit cost to building the structs.
+    """
+
+    d_lon: list[int]
+    d_lat: list[int]
+    speed: list[int]
+    heading: list[int]
+    length_cm: list[int]
+    width_cm: list[int]
+    ptc_type: list[int]
+    vehicle_class: list[int]
+
+    @classmethod
+    def convert(
+        cls,
+        *,
+        lon_deg: NDArray[np.float64],
+        lat_deg: NDArray[np.float64],
+        ref_lon_units: NDArray[np.int64],
+        ref_lat_units: NDArray[np.int64],
+        speed_mps: NDArray[np.float64],
+        heading_deg: NDArray[np.float64],
+        length_m: NDArray[np.float64],
+        width_m: NDArray[np.float64],
+        kind: NDArray[np.int64],
+    ) -> ParticipantColumns:
+        """``ref_*_units``: each detection's RSM reference position (its unit's), 1e-7 degree."""
+        return cls(
+            d_lon=(deg_to_latlon_units(lon_deg) - ref_lon_units).tolist(),
+            d_lat=(deg_to_latlon_units(lat_deg) - ref_lat_units).tolist(),
+            speed=mps_to_speed_units(speed_mps).tolist(),
+            heading=deg_to_heading_units(heading_deg).tolist(),
+            length_cm=m_to_cm(length_m, upper=4095).tolist(),
+            width_cm=m_to_cm(width_m, upper=1023).tolist(),
+            ptc_type=_PTC_TYPE[kind].tolist(),
+            vehicle_class=_VEHICLE_CLASS[kind].tolist(),
+        )
+
+
 def build_rsms(
     *,
     unit_id: str,
-    ref_lon_deg: float,
-    ref_lat_deg: float,
+    ref_pos: Position3D,
     sec_mark: int,
     first_msg_cnt: int,
     object_ids: list[int],
-    lon_deg: NDArray[np.float64],
-    lat_deg: NDArray[np.float64],
-    speed_mps: NDArray[np.float64],
-    heading_deg: NDArray[np.float64],
-    length_m: NDArray[np.float64],
-    width_m: NDArray[np.float64],
-    kind: NDArray[np.int64],
+    columns: ParticipantColumns,
+    start: int,
+    stop: int,
 ) -> list[RSM]:
-    """One unit's objects of one frame, split into RSMs of at most 16 participants."""
-    ref_lat = round(ref_lat_deg * 1e7)
-    ref_lon = round(ref_lon_deg * 1e7)
-    columns = zip(
+    """Detections ``start:stop`` of ``columns`` (one unit's), split into RSMs of at most 16 participants."""
+    rows = zip(
         object_ids,
-        (deg_to_latlon_units(lon_deg) - ref_lon).tolist(),
-        (deg_to_latlon_units(lat_deg) - ref_lat).tolist(),
-        mps_to_speed_units(speed_mps).tolist(),
-        deg_to_heading_units(heading_deg).tolist(),
-        m_to_cm(length_m, upper=4095).tolist(),
-        m_to_cm(width_m, upper=1023).tolist(),
-        _PTC_TYPE[kind].tolist(),
-        _VEHICLE_CLASS[kind].tolist(),
+        columns.d_lon[start:stop],
+        columns.d_lat[start:stop],
+        columns.speed[start:stop],
+        columns.heading[start:stop],
+        columns.length_cm[start:stop],
+        columns.width_cm[start:stop],
+        columns.ptc_type[start:stop],
+        columns.vehicle_class[start:stop],
         strict=True,
     )
     participants = [
         ParticipantData(
-            ptc_type=ParticipantType(ptc_type),
+            ptc_type=_PARTICIPANT_TYPES[ptc_type],
             ptc_id=object_id,
             source=SourceType.INTEGRATED,
             sec_mark=sec_mark,
@@ -110,45 +149,75 @@ def build_rsms(
             speed=speed,
             heading=heading,
             size=VehicleSize(width=width, length=length),
-            vehicle_class=VehicleClassification(classification=vehicle_class) if ptc_type != 3 else None,
+            vehicle_class=(
+                VehicleClassification(classification=vehicle_class)
+                if ptc_type != ParticipantType.PEDESTRIAN
+                else None
+            ),
         )
-        for object_id, d_lon, d_lat, speed, heading, length, width, ptc_type, vehicle_class in columns
+        for object_id, d_lon, d_lat, speed, heading, length, width, ptc_type, vehicle_class in rows
     ]
-    ref_pos = Position3D(lat=ref_lat, long=ref_lon)
     return [
         RSM(
             msg_cnt=(first_msg_cnt + number) % 128,
             id=unit_id,
             ref_pos=ref_pos,
-            participants=participants[start : start + RSM_MAX_PARTICIPANTS],
+            participants=participants[first : first + RSM_MAX_PARTICIPANTS],
         )
-        for number, start in enumerate(range(0, len(participants), RSM_MAX_PARTICIPANTS))
+        for number, first in enumerate(range(0, len(participants), RSM_MAX_PARTICIPANTS))
     ]
 
 
-def build_bsm(
+@dataclass(frozen=True, slots=True)
+class VehicleIdentity:
+    """What an on-board unit sends unchanged in every BSM: its temporary id, size and class."""
+
+    bsm_id: str
+    size: VehicleSize
+    vehicle_class: VehicleClassification
+
+    @classmethod
+    def of(cls, vehicle_id: str, *, length_m: float, width_m: float, kind: ActorKind) -> VehicleIdentity:
+        return cls(
+            bsm_id=bsm_id(vehicle_id),
+            size=VehicleSize(width=min(round(width_m * 100), 1023), length=min(round(length_m * 100), 4095)),
+            vehicle_class=VehicleClassification(classification=VEHICLE_CLASS_OF_KIND[kind]),
+        )
+
+
+def build_bsms(
     *,
-    vehicle_bsm_id: str,
-    msg_cnt: int,
+    identities: list[VehicleIdentity],
+    msg_counts: list[int],
     sec_mark: int,
-    lon_deg: float,
-    lat_deg: float,
-    speed_mps: float,
-    heading_deg: float,
-    length_m: float,
-    width_m: float,
-    kind: ActorKind,
-) -> BSM:
-    return BSM(
-        msg_cnt=msg_cnt % 128,
-        id=vehicle_bsm_id,
-        sec_mark=sec_mark,
-        pos=position3d(lon_deg, lat_deg),
-        speed=min(round(abs(speed_mps) / 0.02), 8190),
-        heading=round((heading_deg % 360.0) / 0.0125) % 28800,
-        size=VehicleSize(width=min(round(width_m * 100), 1023), length=min(round(length_m * 100), 4095)),
-        vehicle_class=VehicleClassification(classification=VEHICLE_CLASS_OF_KIND[kind]),
+    lon_deg: NDArray[np.float64],
+    lat_deg: NDArray[np.float64],
+    speed_mps: NDArray[np.float64],
+    heading_deg: NDArray[np.float64],
+) -> list[BSM]:
+    """One BSM per connected vehicle of a frame; conversions are done for all vehicles at once."""
+    rows = zip(
+        identities,
+        msg_counts,
+        deg_to_latlon_units(lat_deg).tolist(),
+        deg_to_latlon_units(lon_deg).tolist(),
+        mps_to_speed_units(speed_mps).tolist(),
+        deg_to_heading_units(heading_deg).tolist(),
+        strict=True,
     )
+    return [
+        BSM(
+            msg_cnt=count % 128,
+            id=identity.bsm_id,
+            sec_mark=sec_mark,
+            pos=Position3D(lat=lat, long=lon),
+            speed=speed,
+            heading=heading,
+            size=identity.size,
+            vehicle_class=identity.vehicle_class,
+        )
+        for identity, count, lat, lon, speed, heading in rows
+    ]
 
 
 def build_map_messages(road_map: RoadMap, node_ids: dict[str, int], *, region: int = 1) -> list[MAP]:

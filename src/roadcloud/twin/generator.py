@@ -157,6 +157,7 @@ def _build_network(zone_dir: Path, settings: ZoneSettings) -> NetworkSection:
     if settings.net is not None:
         if not settings.net.exists():
             raise SettingError(f"network {settings.net} does not exist; check the path given to --net")
+        load_map(settings.net)  # refuse a broken network under the name the user gave, before copying it
         name = NETWORK_FILE + (".gz" if settings.net.suffix == ".gz" else "")
         shutil.copyfile(settings.net, zone_dir / name)
         return NetworkSection(file=name, source="sumo", original=str(settings.net))

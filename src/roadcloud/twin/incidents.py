@@ -225,4 +225,3 @@ class IncidentRunner:
 
     def _epoch_ms(self, time_s: float) -> int:
         return self._start_epoch_ms + round(time_s * 1000)
-

@@ -36,12 +36,19 @@ from roadcloud.messages import (
     NodeReferenceId,
     Phase,
     PhaseState,
+    Position3D,
     TimeCountingDown,
 )
 from roadcloud.messages.device import DeviceKind
 from roadcloud.messages.json_codec import encode
-from roadcloud.messages.units import epoch_ms_to_moy, epoch_ms_to_sec_mark
-from roadcloud.twin.field import bsm_id, build_bsm, build_map_messages, build_rsms
+from roadcloud.messages.units import deg_to_latlon_units, epoch_ms_to_moy, epoch_ms_to_sec_mark
+from roadcloud.twin.field import (
+    ParticipantColumns,
+    VehicleIdentity,
+    build_bsms,
+    build_map_messages,
+    build_rsms,
+)
 from roadcloud.twin.incidents import IncidentRunner
 from roadcloud.twin.manifest import Manifest, load_manifest
 from roadcloud.twin.sensors import SENSOR_NOISE_PRESETS, Actors, Detections, RoadsideUnits, SensorModel, sense
@@ -182,6 +189,14 @@ class Twin:
         self.unit_lon_deg, self.unit_lat_deg = self.road_map.geo.local_to_wgs84(
             self.units.x_m, self.units.y_m
         )
+        self._unit_ref_units = np.column_stack(
+            [deg_to_latlon_units(self.unit_lon_deg), deg_to_latlon_units(self.unit_lat_deg)]
+        ).reshape(-1, 2)
+        self._unit_ref_pos = [
+            Position3D(lat=int(lat), long=int(lon)) for lon, lat in self._unit_ref_units.tolist()
+        ]
+        self._unit_jitter_ms = np.array([u.network_jitter_ms for u in specs], dtype=np.int64)
+        self._topics: dict[tuple[str, str, str], str] = {}
         # Road traffic lights only: rail signals have no program in the network and no SPAT.
         self.signals = {
             tls_id: controller
@@ -194,7 +209,7 @@ class Twin:
         self._rng = np.random.default_rng(self.seed)
         self._connected_threshold = int(self.manifest.demand.connected_share * 2**64)
         self._connected: dict[str, bool] = {}
-        self._bsm_ids: dict[str, str] = {}
+        self._identities: dict[str, VehicleIdentity] = {}
         self._msg_counts: dict[str, int] = {}
         self._object_ids: list[dict[str, int]] = [{} for _ in specs]
         self._next_object_id = [0] * len(specs)
@@ -355,7 +370,7 @@ class Twin:
             connected=connected,
             incidents=incidents.active,
         )
-        self._push(epoch_ms, topic(self.zone, "twin", "truth", "truth"), encode(truth), "truth")
+        self._push(epoch_ms, self._topic("twin", "truth", "truth"), encode(truth), "truth")
 
         actors = Actors(
             x_m=xy[:, 0],
@@ -399,37 +414,40 @@ class Twin:
         if len(d.unit_index) == 0:
             return
         lon_deg, lat_deg = self.road_map.geo.local_to_wgs84(d.x_m, d.y_m)
-        bounds = np.searchsorted(d.unit_index, np.arange(len(self.unit_specs) + 1))
+        columns = ParticipantColumns.convert(
+            lon_deg=lon_deg,
+            lat_deg=lat_deg,
+            ref_lon_units=self._unit_ref_units[d.unit_index, 0],
+            ref_lat_units=self._unit_ref_units[d.unit_index, 1],
+            speed_mps=d.speed_mps,
+            heading_deg=d.heading_deg,
+            length_m=d.length_m,
+            width_m=d.width_m,
+            kind=d.kind,
+        )
+        bounds = d.offsets(len(self.unit_specs)).tolist()
         actor_index = d.actor_index.tolist()
+        jitters = self._rng.integers(0, self._unit_jitter_ms + 1).tolist()
         for unit_number, spec in enumerate(self.unit_specs):
-            start, stop = int(bounds[unit_number]), int(bounds[unit_number + 1])
+            start, stop = bounds[unit_number], bounds[unit_number + 1]
             if start == stop:
                 continue
             object_ids = [
                 self._object_id(unit_number, ids[a] if a >= 0 else None) for a in actor_index[start:stop]
             ]
-            clock_ms = epoch_ms + spec.clock_offset_ms
             rsms = build_rsms(
                 unit_id=spec.id,
-                ref_lon_deg=float(self.unit_lon_deg[unit_number]),
-                ref_lat_deg=float(self.unit_lat_deg[unit_number]),
-                sec_mark=epoch_ms_to_sec_mark(clock_ms),
+                ref_pos=self._unit_ref_pos[unit_number],
+                sec_mark=epoch_ms_to_sec_mark(epoch_ms + spec.clock_offset_ms),  # the unit's own clock
                 first_msg_cnt=self._next_count(spec.id),
                 object_ids=object_ids,
-                lon_deg=lon_deg[start:stop],
-                lat_deg=lat_deg[start:stop],
-                speed_mps=d.speed_mps[start:stop],
-                heading_deg=d.heading_deg[start:stop],
-                length_m=d.length_m[start:stop],
-                width_m=d.width_m[start:stop],
-                kind=d.kind[start:stop],
+                columns=columns,
+                start=start,
+                stop=stop,
             )
             self._msg_counts[spec.id] += len(rsms) - 1
-            jitter_ms = (
-                int(self._rng.integers(0, spec.network_jitter_ms + 1)) if spec.network_jitter_ms else 0
-            )
-            delivery_ms = epoch_ms + spec.network_delay_ms + jitter_ms
-            rsm_topic = topic(self.zone, "rsu", spec.id, "rsm")
+            delivery_ms = epoch_ms + spec.network_delay_ms + jitters[unit_number]
+            rsm_topic = self._topic("rsu", spec.id, "rsm")
             for rsm in rsms:
                 self._push(delivery_ms, rsm_topic, encode(rsm), "rsm")
 
@@ -456,27 +474,21 @@ class Twin:
         noisy_speed = np.abs(speed_mps[rows] + self._rng.normal(0.0, GNSS_SPEED_NOISE_MPS, len(rows)))
         noisy_heading = heading_deg[rows] + self._rng.normal(0.0, GNSS_HEADING_NOISE_DEG, len(rows))
         delays = VEHICLE_UPLINK_DELAY_MS + self._rng.integers(0, VEHICLE_UPLINK_JITTER_MS + 1, len(rows))
-        sec_mark = epoch_ms_to_sec_mark(epoch_ms)
-        for n, row in enumerate(rows.tolist()):
-            vehicle_id = ids[row]
-            temp_id = self._bsm_ids.get(vehicle_id) or self._bsm_ids.setdefault(
-                vehicle_id, bsm_id(vehicle_id)
-            )
-            bsm = build_bsm(
-                vehicle_bsm_id=temp_id,
-                msg_cnt=self._next_count(temp_id),
-                sec_mark=sec_mark,
-                lon_deg=float(lon_deg[n]),
-                lat_deg=float(lat_deg[n]),
-                speed_mps=float(noisy_speed[n]),
-                heading_deg=float(noisy_heading[n]),
-                length_m=float(length_m[row]),
-                width_m=float(width_m[row]),
-                kind=ActorKind(int(kinds[row])),
-            )
-            self._push(
-                epoch_ms + int(delays[n]), topic(self.zone, "vehicle", temp_id, "bsm"), encode(bsm), "bsm"
-            )
+        identities = [
+            self._identity(ids[row], length_m=length_m[row], width_m=width_m[row], kind=kinds[row])
+            for row in rows.tolist()
+        ]
+        bsms = build_bsms(
+            identities=identities,
+            msg_counts=[self._next_count(identity.bsm_id) for identity in identities],
+            sec_mark=epoch_ms_to_sec_mark(epoch_ms),
+            lon_deg=lon_deg,
+            lat_deg=lat_deg,
+            speed_mps=noisy_speed,
+            heading_deg=noisy_heading,
+        )
+        for bsm, delay_ms in zip(bsms, delays.tolist(), strict=True):
+            self._push(epoch_ms + delay_ms, self._topic("vehicle", bsm.id, "bsm"), encode(bsm), "bsm")
 
     def _emit_spats(self, epoch_ms: int, time_s: float) -> None:
         moy = epoch_ms_to_moy(epoch_ms)
@@ -523,7 +535,7 @@ class Twin:
             device_id = signal_device_id(node_id)
             self._push(
                 epoch_ms + SIGNAL_UPLINK_DELAY_MS,
-                topic(self.zone, "signal", device_id, "spat"),
+                self._topic("signal", device_id, "spat"),
                 encode(spat),
                 "spat",
             )
@@ -548,7 +560,7 @@ class Twin:
             )
             self._push(
                 epoch_ms + SIGNAL_UPLINK_DELAY_MS,
-                topic(self.zone, kind.value, device_id, "heartbeat"),
+                self._topic(kind.value, device_id, "heartbeat"),
                 encode(heartbeat),
                 "heartbeat",
             )
@@ -571,6 +583,14 @@ class Twin:
         )
         self._timings[tls_id] = timing
         return timing
+
+    def _identity(self, vehicle_id: str, *, length_m: float, width_m: float, kind: int) -> VehicleIdentity:
+        identity = self._identities.get(vehicle_id)
+        if identity is None:
+            identity = self._identities[vehicle_id] = VehicleIdentity.of(
+                vehicle_id, length_m=float(length_m), width_m=float(width_m), kind=ActorKind(int(kind))
+            )
+        return identity
 
     def _is_connected(self, vehicle_id: str, kind: int) -> bool:
         known = self._connected.get(vehicle_id)
@@ -602,6 +622,14 @@ class Twin:
         count = self._msg_counts.get(sender, -1) + 1
         self._msg_counts[sender] = count
         return count % 128
+
+    def _topic(self, device_kind: str, device_id: str, message: str) -> str:
+        """Topic strings are built and checked once per device and message type, then reused."""
+        key = (device_kind, device_id, message)
+        cached = self._topics.get(key)
+        if cached is None:
+            cached = self._topics[key] = topic(self.zone, device_kind, device_id, message)
+        return cached
 
     def _epoch_ms(self, time_s: float) -> int:
         return self.start_epoch_ms + round(time_s * 1000)

@@ -11,6 +11,7 @@ import msgspec
 from roadcloud.errors import ValidationError
 
 ModelT = TypeVar("ModelT")
+_ASCII_DEL = 0x7F  # IA5String is ASCII; pycrate also refuses DEL, so names stop just below it
 
 
 def to_model(wire_value: dict[str, Any], model_type: type[ModelT], *, source: str) -> ModelT:
@@ -45,8 +46,10 @@ def ia5_name(name: str | None, *, field: str) -> str | None:
     """A DescriptiveName (IA5String, 1..63 characters) or None for an empty name."""
     if not name:
         return None
-    if not name.isascii():
-        raise ValidationError(f"{field} {name!r} has non-ASCII characters; ETSI names are IA5 (ASCII) only")
+    if not all(ord(character) < _ASCII_DEL for character in name):
+        raise ValidationError(
+            f"{field} {name!r} has characters outside ASCII 0-126; ETSI names are IA5 strings, use ASCII"
+        )
     return name
 
 

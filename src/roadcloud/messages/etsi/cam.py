@@ -14,7 +14,8 @@ What the mapping loses (round-trip tests compare only what survives):
   cannot be encoded.
 - heading 0.0125° → 0.1°: rounded to the nearest multiple of 8 units. Speed 0.02 → 0.01 m/s is exact
   one way; decoding odd ETSI values rounds half up.
-- vehicle width and length cm → 0.1 m (rounded; width 0.1-6.1 m, length 0.1-102.2 m; 0 cm = unavailable).
+- vehicle width and length cm → 0.1 m (rounded; width 0.1-6.1 m; 0 cm = unavailable); lengths of
+  ETSI vehicles over 40.95 m (the T/CSAE 53 maximum) decode as 40.95 m.
 - acceleration: longitudinal and lateral 0.01 → 0.1 m/s² (±16 m/s²), vertical 0.02 g → 0.1 m/s²
   (exact within ±81 units), yaw rate exact within ±327.66 °/s. T/CSAE 53 follows J2735 (right and
   clockwise positive), ETSI follows ISO 8855 (left and counter-clockwise positive): lateral acceleration
@@ -100,6 +101,7 @@ VEHICLE_CLASS_BY_STATION_TYPE: Final = {
 # "Unavailable" codes of the CAM data elements (TS 102 894-2) and of the T/CSAE 53 model.
 _LENGTH_DM_UNAVAILABLE: Final = 1023
 _LENGTH_DM_MAX: Final = 1022
+_CSAE_LENGTH_MAX_CM: Final = 4095
 _WIDTH_DM_UNAVAILABLE: Final = 62
 _WIDTH_DM_MAX: Final = 61
 _ACCEL_DMPS2_UNAVAILABLE: Final = 161
@@ -218,7 +220,8 @@ def _bsm_wire(pdu: dict[str, Any], *, reference_epoch_ms: int) -> dict[str, Any]
         "accelSet": _accel_set(high),
         "size": {
             "width": 0 if width_dm == _WIDTH_DM_UNAVAILABLE else width_dm * 10,
-            "length": 0 if length_dm == _LENGTH_DM_UNAVAILABLE else length_dm * 10,
+            # ETSI lengths go to 102.2 m, T/CSAE 53 lengths to 40.95 m
+            "length": 0 if length_dm == _LENGTH_DM_UNAVAILABLE else min(length_dm * 10, _CSAE_LENGTH_MAX_CM),
         },
         "vehicleClass": {"classification": int(_vehicle_class(basic["stationType"], vehicle_role))},
     }

@@ -308,19 +308,21 @@ def _lane_wire(
 def _points_wire(node_list: list[dict[str, Any]], *, ref: dict[str, Any]) -> list[dict[str, Any]]:
     """Node deltas → offsets from the reference point (1e-7 degree), thinned to what the model holds."""
     offsets: list[tuple[int, int]] = []
-    lat, lon = 0, 0
+    # node-XY deltas are summed in cm and converted once, so rounding does not build up along a lane;
+    # a node-LatLon restarts the sum from its absolute position.
+    base_lat, base_lon = 0, 0
+    x_cm, y_cm = 0, 0
     for node in node_list:
         kind, delta = node["delta"]
         if kind == "node-LatLon":
-            lat, lon = delta["lat"] - ref["lat"], delta["lon"] - ref["long"]
+            base_lat, base_lon = delta["lat"] - ref["lat"], delta["lon"] - ref["long"]
+            x_cm, y_cm = 0, 0
         elif kind.startswith("node-XY"):
-            delta_lat, delta_lon = xy_offset_cm_to_latlon_units(
-                delta["x"], delta["y"], ref_lat_units=ref["lat"]
-            )
-            lat, lon = lat + delta_lat, lon + delta_lon
+            x_cm, y_cm = x_cm + delta["x"], y_cm + delta["y"]
         else:  # a regional extension we cannot read
             continue
-        offsets.append((lat, lon))
+        lat, lon = xy_offset_cm_to_latlon_units(x_cm, y_cm, ref_lat_units=ref["lat"])
+        offsets.append((base_lat + lat, base_lon + lon))
     if len(offsets) > MAX_MODEL_LANE_POINTS:
         offsets = [*offsets[: MAX_MODEL_LANE_POINTS - 1], offsets[-1]]
     return [{"posOffset": {"lat": lat, "lon": lon}} for lat, lon in offsets]
