@@ -45,7 +45,9 @@ def payloads(count: int, rng: random.Random) -> list[tuple[str, bytes]]:
         measured_ms = NOW_MS - rng.randint(20, 120)
         participants = [
             ParticipantData(
-                ptc_type=rng.choice([ParticipantType.MOTOR, ParticipantType.NON_MOTOR, ParticipantType.PEDESTRIAN]),
+                ptc_type=rng.choice(
+                    [ParticipantType.MOTOR, ParticipantType.NON_MOTOR, ParticipantType.PEDESTRIAN]
+                ),
                 ptc_id=rng.randint(0, 65535),
                 source=SourceType.LIDAR,
                 sec_mark=(measured_ms - rng.randint(0, 30)) % 60_000,
@@ -78,13 +80,16 @@ def main() -> None:
     args = parser.parse_args()
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     print(
-        f"machine: {platform.node()} {_cpu_model()}, {os.cpu_count()} cpus, python {platform.python_version()}, "
-        f"msgspec {msgspec.__version__}; pinned to 1 core"
+        f"machine: {platform.node()} {cpu_model()}, {os.cpu_count()} cpus, "
+        f"python {platform.python_version()}, msgspec {msgspec.__version__}; pinned to 1 core"
     )
 
     corpus = payloads(2_000, random.Random(7))
     sizes = [len(payload) for _, payload in corpus]
-    print(f"payloads: {len(corpus)} distinct RSM, {PARTICIPANTS} participants each, {statistics.mean(sizes):.0f} B mean")
+    print(
+        f"payloads: {len(corpus)} distinct RSM, {PARTICIPANTS} participants each, "
+        f"{statistics.mean(sizes):.0f} B mean"
+    )
 
     registry = DeviceRegistry()
     for unit in range(UNITS):
@@ -129,7 +134,7 @@ def main() -> None:
     )
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as cpuinfo:
             for line in cpuinfo:

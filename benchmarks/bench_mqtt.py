@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 import msgspec
-from bench_ingest import NOW_MS, UNITS, ZONE, payloads
 
+from bench_ingest import NOW_MS, UNITS, ZONE, cpu_model, payloads
 from roadcloud.bus.handoff import HandoffQueue
 from roadcloud.bus.mqtt import MqttBus
 from roadcloud.bus.topics import zone_filter
@@ -64,7 +64,7 @@ def publish(port: int, count: int, rate_hz: float, stamps: Path) -> None:
 
 
 def run_phase(
-    port: int, corpus_index: dict[bytes, int], count: int, rate_hz: float, label: str, scratch: Path
+    port: int, corpus_index: dict[bytes, int], *, count: int, rate_hz: float, label: str, scratch: Path
 ) -> None:
     registry = DeviceRegistry()
     for unit in range(UNITS):
@@ -138,8 +138,12 @@ def start_broker(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = folder / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n")
-    broker = subprocess.Popen([executable, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    config.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n"
+    )
+    broker = subprocess.Popen(
+        [executable, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -155,30 +159,51 @@ def main() -> None:
     if len(sys.argv) == 6 and sys.argv[1] == "--publisher":
         publish(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), Path(sys.argv[5]))
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rate", type=float, default=2_000.0, help="latency phase rate, msg/s")
     parser.add_argument("--latency-messages", type=int, default=10_000)
     parser.add_argument("--throughput-messages", type=int, default=30_000)
     args = parser.parse_args()
     version = subprocess.run(
-        [shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-h"], capture_output=True, text=True, check=False
+        [shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-h"],
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout.splitlines()[:1]
     print(
-        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cpus, python "
+        f"machine: {platform.node()} {cpu_model()}, {os.cpu_count()} cpus, python "
         f"{platform.python_version()}, {version[0] if version else 'mosquitto'}; publisher, broker and "
         "ingest share the machine over loopback"
     )
     import random
 
     largest = max(args.latency_messages, args.throughput_messages)
-    corpus_index = {payload: index for index, (_, payload) in enumerate(payloads(largest, random.Random(SEED)))}
+    corpus_index = {
+        payload: index for index, (_, payload) in enumerate(payloads(largest, random.Random(SEED)))
+    }
     with tempfile.TemporaryDirectory() as scratch:
         broker, port = start_broker(Path(scratch))
         try:
             folder = Path(scratch)
             label = f"latency at {args.rate:,.0f} msg/s"
-            run_phase(port, corpus_index, args.latency_messages, args.rate, label, folder)
-            run_phase(port, corpus_index, args.throughput_messages, 0.0, "throughput, unpaced", folder)
+            run_phase(
+                port,
+                corpus_index,
+                count=args.latency_messages,
+                rate_hz=args.rate,
+                label=label,
+                scratch=folder,
+            )
+            run_phase(
+                port,
+                corpus_index,
+                count=args.throughput_messages,
+                rate_hz=0.0,
+                label="throughput, unpaced",
+                scratch=folder,
+            )
         finally:
             broker.send_signal(signal.SIGTERM)
             broker.wait(timeout=10)

@@ -49,7 +49,8 @@ class Broker:
         self.log_path = folder / "mosquitto.log"
         # No persistence: a restart loses sessions and retained messages, like a crashed broker would.
         self.config_path.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n"
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "set_tcp_nodelay true\nlog_dest stderr\n"
         )
         self.process: subprocess.Popen[bytes] | None = None
 

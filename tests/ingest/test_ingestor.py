@@ -193,7 +193,8 @@ def test_minute_of_year_disambiguates_old_messages() -> None:
     ),
 )
 def test_rsm_timing_agrees_with_resolve_sec_mark(sec_marks: list[int], now_ms: int) -> None:
-    message = msgspec.structs.replace(rsm(), participants=[participant(n, m) for n, m in enumerate(sec_marks)])
+    participants = [participant(n, mark) for n, mark in enumerate(sec_marks)]
+    message = msgspec.structs.replace(rsm(), participants=participants)
     offsets = [resolve_sec_mark(mark, reference_epoch_ms=now_ms) - now_ms for mark in sec_marks]
     assert measured_span_ms(message, now_ms) == (min(offsets), max(offsets))
 

@@ -17,6 +17,9 @@ restores every subscription, because a new session at the broker starts with non
 messages published while disconnected. Those wait in a bounded queue; when it is full the oldest is
 dropped and counted, since fresh field data is worth more than old.
 
+Latency. The client turns Nagle's algorithm off on its socket; give the broker ``set_tcp_nodelay true``
+(Mosquitto 2) as well, or each hop may hold a small message back for tens of milliseconds.
+
 Each filter is one MQTT subscription with its own subscription identifier (MQTT 5), and incoming
 messages go to the handlers of the identifiers they carry. Overlapping filters therefore reach each
 handler once, whether the broker sends one copy per subscription or one copy for all.

@@ -59,6 +59,20 @@ def header(message: EtsiMessage, *, station_id: int) -> dict[str, int]:
     return {"protocolVersion": PROTOCOL_VERSION, "messageID": message.value, "stationID": station_id}
 
 
+def reference_position(lat: int, long: int, altitude_cm: int) -> dict[str, Any]:
+    """An ETSI ReferencePosition whose confidences are 'unavailable' (the model carries none)."""
+    return {
+        "latitude": lat,
+        "longitude": long,
+        "positionConfidenceEllipse": {
+            "semiMajorConfidence": 4095,
+            "semiMinorConfidence": 4095,
+            "semiMajorOrientation": 3601,
+        },
+        "altitude": {"altitudeValue": altitude_cm, "altitudeConfidence": "unavailable"},
+    }
+
+
 def encode_pdu(message: EtsiMessage, value: Mapping[str, Any]) -> bytes:
     """UPER-encode a PDU given as pycrate values; an unencodable value is a ``ValidationError``."""
     pdu = _PDUS[message]

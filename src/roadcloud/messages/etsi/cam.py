@@ -37,7 +37,7 @@ from typing import Any, Final
 from roadcloud.errors import ValidationError
 from roadcloud.messages.common import BasicVehicleClass, TransmissionState
 from roadcloud.messages.etsi._convert import clip, mapping_guard, round_half_up, to_model
-from roadcloud.messages.etsi._pdu import EtsiMessage, decode_pdu, encode_pdu, header
+from roadcloud.messages.etsi._pdu import EtsiMessage, decode_pdu, encode_pdu, header, reference_position
 from roadcloud.messages.units import (
     MS_PER_MINUTE,
     elevation_units_to_etsi_altitude,
@@ -143,19 +143,9 @@ def encode_cam(bsm: BSM, *, station_id: int, reference_epoch_ms: int) -> bytes:
     parameters: dict[str, Any] = {
         "basicContainer": {
             "stationType": int(station_type),
-            "referencePosition": {
-                "latitude": bsm.pos.lat,
-                "longitude": bsm.pos.long,
-                "positionConfidenceEllipse": {
-                    "semiMajorConfidence": 4095,
-                    "semiMinorConfidence": 4095,
-                    "semiMajorOrientation": 3601,
-                },
-                "altitude": {
-                    "altitudeValue": elevation_units_to_etsi_altitude(bsm.pos.elevation),
-                    "altitudeConfidence": "unavailable",
-                },
-            },
+            "referencePosition": reference_position(
+                bsm.pos.lat, bsm.pos.long, elevation_units_to_etsi_altitude(bsm.pos.elevation)
+            ),
         },
         "highFrequencyContainer": ("basicVehicleContainerHighFrequency", _high_frequency(bsm)),
     }

@@ -27,7 +27,7 @@ from msgspec import Meta
 from roadcloud.errors import ValidationError
 from roadcloud.messages.common import Heading, Position3D, PositionOffsetLL, Speed, Struct
 from roadcloud.messages.etsi._convert import mapping_guard, to_model
-from roadcloud.messages.etsi._pdu import EtsiMessage, decode_pdu, encode_pdu, header
+from roadcloud.messages.etsi._pdu import EtsiMessage, decode_pdu, encode_pdu, header, reference_position
 from roadcloud.messages.units import (
     ITS_EPOCH_UTC_MS,
     elevation_units_to_etsi_altitude,
@@ -124,19 +124,11 @@ def encode_denm(event: DenmEvent) -> bytes:
         "actionID": {"originatingStationID": event.station_id, "sequenceNumber": event.sequence_number},
         "detectionTime": epoch_ms_to_its_timestamp_ms(event.detection_time_ms),
         "referenceTime": epoch_ms_to_its_timestamp_ms(event.reference_time_ms),
-        "eventPosition": {
-            "latitude": event.event_pos.lat,
-            "longitude": event.event_pos.long,
-            "positionConfidenceEllipse": {
-                "semiMajorConfidence": 4095,
-                "semiMinorConfidence": 4095,
-                "semiMajorOrientation": 3601,
-            },
-            "altitude": {
-                "altitudeValue": elevation_units_to_etsi_altitude(event.event_pos.elevation),
-                "altitudeConfidence": "unavailable",
-            },
-        },
+        "eventPosition": reference_position(
+            event.event_pos.lat,
+            event.event_pos.long,
+            elevation_units_to_etsi_altitude(event.event_pos.elevation),
+        ),
         "validityDuration": event.validity_duration_s,
         "stationType": event.station_type,
     }
