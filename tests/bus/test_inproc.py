@@ -13,15 +13,6 @@ from roadcloud.errors import InputError
 Received = list[tuple[str, bytes]]
 
 
-def collector() -> tuple[Received, object]:
-    received: Received = []
-
-    def handler(topic_name: str, payload: bytes) -> None:
-        received.append((topic_name, payload))
-
-    return received, handler
-
-
 def test_wildcard_subscriptions_receive_exactly_their_topics() -> None:
     bus = InprocBus()
     zone_up: Received = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,9 @@ def test_provision_get_list_remove() -> None:
         (lambda d: d.remove("R404"), "'R404' is not provisioned"),
     ],
 )
-def test_provisioning_mistakes_name_the_value_and_the_fix(call, fragment: str) -> None:  # type: ignore[no-untyped-def]
+def test_provisioning_mistakes_name_the_value_and_the_fix(
+    call: Callable[[DeviceRegistry], object], fragment: str
+) -> None:
     devices = registry()
     with pytest.raises(InputError, match=fragment):
         call(devices)
