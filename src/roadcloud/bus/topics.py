@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from roadcloud.errors import InputError
+from roadcloud.messages.device import DeviceKind
 
 PREFIX = "roadcloud/v1"
 Direction = Literal["up", "down"]
@@ -50,6 +51,15 @@ def parse_topic(text: str) -> Topic:
 def zone_filter(zone: str, *, direction: Direction = "up") -> str:
     """Subscription filter for every message of one zone in one direction."""
     return f"{PREFIX}/{zone}/+/+/+/{direction}"
+
+
+FIELD_DEVICE_KINDS = tuple(kind.value for kind in DeviceKind)
+
+
+def field_filters(zone: str, *, direction: Direction = "up") -> list[str]:
+    """One filter per field device kind: what ingest listens to. The twin's ground truth (kind ``twin``)
+    is for evaluation and is left out."""
+    return [f"{PREFIX}/{zone}/{kind}/+/+/{direction}" for kind in FIELD_DEVICE_KINDS]
 
 
 def message_name(text: str) -> str | None:

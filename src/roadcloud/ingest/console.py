@@ -13,7 +13,7 @@ from typing import TextIO
 
 from roadcloud.bus.base import Bus
 from roadcloud.bus.handoff import HandoffQueue
-from roadcloud.bus.topics import zone_filter
+from roadcloud.bus.topics import field_filters
 from roadcloud.ingest.ingestor import Ingestor, IngestStats
 
 MAX_BATCH = 5_000  # messages handled between clock checks, so the summary stays on time under load
@@ -32,7 +32,8 @@ def run_console(
 ) -> IngestStats:
     """Ingest ``zone`` for ``seconds`` (None: until Ctrl-C); returns the final counts."""
     queue = HandoffQueue(queue_size)
-    bus.subscribe(zone_filter(zone), queue.put)
+    for topic_filter in field_filters(zone):
+        bus.subscribe(topic_filter, queue.put)
     start_s = last_s = monotonic_s()
     end_s = None if seconds is None else start_s + seconds
     next_tick_s = start_s + tick_s

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from roadcloud.bus.topics import field_filters
 from roadcloud.errors import SettingError
 from roadcloud.twin.generator import GridSettings, ZoneSettings, new_zone
 from roadcloud.twin.manifest import load_manifest
@@ -299,6 +300,7 @@ def _demo(args: argparse.Namespace) -> int:
         return f"ingested {snapshot.accepted_total}  dropped {snapshot.dropped_total}"
 
     with connect_bus("inproc://") as bus:
-        bus.subscribe(f"roadcloud/v1/{twin.zone}/#", ingestor.handle)
+        for topic_filter in field_filters(twin.zone):
+            bus.subscribe(topic_filter, ingestor.handle)
         run_twin(twin, publish=bus.publish, on_step=set_clock, extra_status=status)
     return 0
