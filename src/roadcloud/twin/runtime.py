@@ -62,14 +62,12 @@ SIGNAL_UPLINK_DELAY_MS = 20  # signal controllers sit on the wired roadside netw
 GNSS_SPEED_NOISE_MPS = 0.1
 GNSS_HEADING_NOISE_DEG = 1.0
 
+# Only what changes each step; size and class are read once when a vehicle departs.
 _VEHICLE_VARIABLES = [
     tc.VAR_POSITION,
     tc.VAR_SPEED,
     tc.VAR_ANGLE,
     tc.VAR_LANE_ID,
-    tc.VAR_LENGTH,
-    tc.VAR_WIDTH,
-    tc.VAR_VEHICLECLASS,
 ]
 # Length and width are vType variables; libsumo files a person's under its type id, so they are constants.
 _PERSON_VARIABLES = [tc.VAR_POSITION, tc.VAR_SPEED, tc.VAR_ANGLE, tc.VAR_ROAD_ID]
@@ -210,6 +208,7 @@ class Twin:
         self._connected_threshold = int(self.manifest.demand.connected_share * 2**64)
         self._connected: dict[str, bool] = {}
         self._identities: dict[str, VehicleIdentity] = {}
+        self._static: dict[str, tuple[ActorKind, float, float]] = {}  # kind, length_m, width_m
         self._msg_counts: dict[str, int] = {}
         self._object_ids: list[dict[str, int]] = [{} for _ in specs]
         self._next_object_id = [0] * len(specs)
@@ -237,6 +236,15 @@ class Twin:
                 arrived = set(results[tc.VAR_ARRIVED_VEHICLES_IDS])
                 for vehicle_id in departed:
                     libsumo.vehicle.subscribe(vehicle_id, _VEHICLE_VARIABLES)
+                    self._static[vehicle_id] = (
+                        _KIND_OF_CLASS.get(libsumo.vehicle.getVehicleClass(vehicle_id), ActorKind.CAR),
+                        libsumo.vehicle.getLength(vehicle_id),
+                        libsumo.vehicle.getWidth(vehicle_id),
+                    )
+                for vehicle_id in arrived:  # forget them, so long runs do not grow without bound
+                    self._static.pop(vehicle_id, None)
+                    self._connected.pop(vehicle_id, None)
+                    self._identities.pop(vehicle_id, None)
                 for person_id in results[tc.VAR_DEPARTED_PERSONS_IDS]:
                     libsumo.person.subscribe(person_id, _PERSON_VARIABLES)
                 incidents.step(time_s, departed, arrived)
@@ -309,8 +317,9 @@ class Twin:
         ids = [*vehicles, *persons, *(actor.actor_id for actor in scripted)]
         vehicle_rows = list(vehicles.values())
         person_rows = list(persons.values())
+        static = [self._static[vehicle_id] for vehicle_id in vehicles]
         kinds = np.array(
-            [_KIND_OF_CLASS.get(row[tc.VAR_VEHICLECLASS], ActorKind.CAR) for row in vehicle_rows]
+            [kind for kind, _, _ in static]
             + [ActorKind.PEDESTRIAN] * len(person_rows)
             + [actor.kind for actor in scripted],
             dtype=np.int64,
@@ -334,13 +343,13 @@ class Twin:
             dtype=np.float64,
         )
         length_m = np.array(
-            [row[tc.VAR_LENGTH] for row in vehicle_rows]
+            [length for _, length, _ in static]
             + [PEDESTRIAN_LENGTH_M] * len(person_rows)
             + [actor.length_m for actor in scripted],
             dtype=np.float64,
         )
         width_m = np.array(
-            [row[tc.VAR_WIDTH] for row in vehicle_rows]
+            [width for _, _, width in static]
             + [PEDESTRIAN_WIDTH_M] * len(person_rows)
             + [actor.width_m for actor in scripted],
             dtype=np.float64,
