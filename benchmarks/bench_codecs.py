@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import time
@@ -21,6 +20,7 @@ from typing import Any
 
 import msgspec
 
+from machine import machine_line
 from roadcloud.messages import (
     BSM,
     MAP,
@@ -190,10 +190,11 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     print(
-        f"machine: {platform.node()} {_cpu_model()}, {os.cpu_count()} cpus, "
-        f"python {platform.python_version()}, msgspec {msgspec.__version__}, "
-        f"pycrate {version('pycrate')}; pinned to 1 core; "
-        f"best of {args.repeats} runs of ≥{args.seconds:g} s"
+        machine_line(
+            f"msgspec {msgspec.__version__}",
+            f"pycrate {version('pycrate')}; pinned to 1 core",
+            f"best of {args.repeats} runs of ≥{args.seconds:g} s",
+        )
     )
 
     rng = random.Random(7)
@@ -247,17 +248,6 @@ def main() -> None:
             f"  {name:<6} {size:5.0f} B: encode {encode_rate:8,.0f} msg/s ({1e6 / encode_rate:6.0f} µs), "
             f"decode {decode_rate:8,.0f} msg/s ({1e6 / decode_rate:6.0f} µs)"
         )
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import time
 
 import msgspec
 
+from machine import machine_line
 from roadcloud.bus.topics import topic
 from roadcloud.ingest import DeviceRegistry, Ingestor
 from roadcloud.messages import (
@@ -79,10 +79,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    print(
-        f"machine: {platform.node()} {cpu_model()}, {os.cpu_count()} cpus, "
-        f"python {platform.python_version()}, msgspec {msgspec.__version__}; pinned to 1 core"
-    )
+    print(machine_line(f"msgspec {msgspec.__version__}; pinned to 1 core"))
 
     corpus = payloads(2_000, random.Random(7))
     sizes = [len(payload) for _, payload in corpus]
@@ -132,17 +129,6 @@ def main() -> None:
         f"ingest overhead beyond decoding: {1e6 / best - 1e6 / decode_best:.1f} µs per message; "
         f"design load 20,000 RSM/s needs {20_000 / best:.2f} cores"
     )
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import os
 
+from machine import machine_line
+
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
-import platform  # noqa: E402
 import pstats  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -81,10 +82,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print where the time goes")
     args = parser.parse_args()
 
-    print(
-        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
-    )
-    print(f"python {platform.python_version()}, numpy {np.__version__}")
+    print(machine_line(f"numpy {np.__version__}; one core"))
     begin = time.perf_counter()
     road_map = load_network(NETWORK)
     load_s = time.perf_counter() - begin

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import signal
 import socket
@@ -28,7 +27,8 @@ from pathlib import Path
 
 import msgspec
 
-from bench_ingest import NOW_MS, UNITS, ZONE, cpu_model, payloads
+from bench_ingest import NOW_MS, UNITS, ZONE, payloads
+from machine import machine_line
 from roadcloud.bus.handoff import HandoffQueue
 from roadcloud.bus.mqtt import MqttBus
 from roadcloud.bus.topics import zone_filter
@@ -173,9 +173,10 @@ def main() -> None:
         check=False,
     ).stdout.splitlines()[:1]
     print(
-        f"machine: {platform.node()} {cpu_model()}, {os.cpu_count()} cpus, python "
-        f"{platform.python_version()}, {version[0] if version else 'mosquitto'}; publisher, broker and "
-        "ingest share the machine over loopback"
+        machine_line(
+            f"{version[0] if version else 'mosquitto'}; publisher, broker and ingest share the machine "
+            "over loopback"
+        )
     )
     import random
 

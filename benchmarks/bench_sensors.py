@@ -10,13 +10,12 @@ Run: .venv/bin/python benchmarks/bench_sensors.py
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
 import time
 
 import numpy as np
 
+from machine import machine_line
 from roadcloud.twin.sensors import SENSOR_NOISE_PRESETS, Actors, RoadsideUnits, sense, visible
 
 BLOCK_M = 250.0
@@ -76,21 +75,8 @@ def measure(n_units: int, n_actors: int, budget_s: float) -> None:
     )
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            cpu = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (
-        f"machine: {cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, numpy {np.__version__}"
-    )
-
-
 def main() -> None:
-    print(machine())
+    print(machine_line(f"numpy {np.__version__}"))
     measure(45, 600, budget_s=3.0)
     measure(2_000, 20_000, budget_s=5.0)
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
+from machine import machine_line
 from roadcloud.twin.generator import ZoneSettings, new_zone
 from roadcloud.twin.runtime import Twin
 
@@ -26,10 +26,7 @@ def main() -> None:
     parser.add_argument("--vehicles-per-hour", type=float, default=ZoneSettings().vehicles_per_hour)
     args = parser.parse_args()
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the target says
-    print(
-        f"machine: {platform.node()} {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cpus, python {platform.python_version()}; pinned to 1 core"
-    )
+    print(machine_line("pinned to 1 core"))
     with tempfile.TemporaryDirectory() as scratch:
         zone = args.zone
         if zone is None:

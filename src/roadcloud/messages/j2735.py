@@ -21,6 +21,7 @@ from typing import Any, Final
 import asn1tools
 
 from roadcloud.errors import DecodeError, InputError, ValidationError
+from roadcloud.messages.asn1_json import asn1_to_json as to_json
 
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
 FRAME_TYPE: Final = "MessageFrame"
@@ -170,28 +171,6 @@ def compile_j2735(
             "including the one with MessageFrame"
         )
     return J2735Codec(specification, sources=sources, message_ids=message_ids)
-
-
-def to_json(value: Any) -> Any:
-    """asn1tools values as JSON-ready data: CHOICE → {alternative: value}, BIT STRING → '0101…',
-    OCTET STRING → hex."""
-    if isinstance(value, dict):
-        return {key: to_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [to_json(item) for item in value]
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).hex()
-    if isinstance(value, tuple) and len(value) == 2:
-        return _pair_to_json(*value)
-    return value
-
-
-def _pair_to_json(first: Any, second: Any) -> Any:
-    if isinstance(first, str):  # CHOICE
-        return {first: to_json(second)}
-    if isinstance(first, bytes | bytearray) and isinstance(second, int):  # BIT STRING (bytes, bit count)
-        return "".join(format(byte, "08b") for byte in first)[:second]
-    return [to_json(first), to_json(second)]
 
 
 def _compile(asn_paths: Iterable[Path]) -> tuple[Any, tuple[Path, ...]]:

@@ -35,20 +35,26 @@ def register(subparsers: Any) -> None:
     source.add_argument("--net", type=Path, help="a SUMO network (.net.xml or .net.xml.gz)")
     source.add_argument("--xodr", type=Path, help="an ASAM OpenDRIVE file, converted with netconvert")
     source.add_argument("--osm", type=Path, help="an OpenStreetMap file, converted with netconvert")
-    new.add_argument("--name", default="yizhuang", help="zone name used in topics (default: yizhuang)")
-    new.add_argument("--vehicles-per-hour", type=float, default=9000.0, help="vehicle demand (default 9000)")
-    new.add_argument("--pedestrians-per-hour", type=float, default=1800.0, help="walkers (default 1800)")
-    new.add_argument("--bicycles-per-hour", type=float, default=600.0, help="cyclists (default 600)")
-    new.add_argument("--connected-share", type=float, default=0.3, help="share of vehicles sending BSM (0.3)")
-    new.add_argument("--duration-s", type=float, default=900.0, help="length of the run in seconds (900)")
-    new.add_argument("--seed", type=int, default=42, help="random seed for demand, units and noise (42)")
-    new.add_argument("--rsu-range-m", type=float, default=150.0, help="roadside sensor range (150 m)")
+    defaults = ZoneSettings()  # one source of truth for the defaults shown in --help
+    grid = defaults.grid
+    options: list[tuple[str, type, object, str]] = [
+        ("--name", str, defaults.name, "zone name used in topics"),
+        ("--vehicles-per-hour", float, defaults.vehicles_per_hour, "vehicle demand"),
+        ("--pedestrians-per-hour", float, defaults.pedestrians_per_hour, "walkers"),
+        ("--bicycles-per-hour", float, defaults.bicycles_per_hour, "cyclists"),
+        ("--connected-share", float, defaults.connected_share, "share of motor vehicles sending BSM"),
+        ("--duration-s", float, defaults.duration_s, "length of the run in seconds"),
+        ("--seed", int, defaults.seed, "random seed for demand, units and noise"),
+        ("--rsu-range-m", float, defaults.rsu_range_m, "roadside sensor range in metres"),
+        ("--incidents-per-kind", int, defaults.incidents_per_kind, "scripted incidents of each kind"),
+        ("--grid", str, f"{grid.columns}x{grid.rows}", "generated grid, COLUMNSxROWS"),
+        ("--lanes", int, grid.lanes, "lanes each way on generated roads"),
+    ]
+    for flag, kind, default, text in options:
+        new.add_argument(flag, type=kind, default=default, help=f"{text} (default {default})")
     new.add_argument(
-        "--noise", default="default", choices=["low", "default", "high"], help="sensor noise preset"
+        "--noise", default=defaults.noise, choices=["low", "default", "high"], help="sensor noise preset"
     )
-    new.add_argument("--incidents-per-kind", type=int, default=1, help="scripted incidents of each kind (1)")
-    new.add_argument("--grid", default="7x6", help="generated grid, COLUMNSxROWS (default 7x6)")
-    new.add_argument("--lanes", type=int, default=3, help="lanes each way on generated roads (3)")
     new.add_argument("--force", action="store_true", help="replace the folder if it is not empty")
     new.set_defaults(run=_zone_new)
 

@@ -28,16 +28,10 @@ from roadcloud.bus.topics import topic
 from roadcloud.errors import SettingError
 from roadcloud.map import RoadMap, load_map
 from roadcloud.messages import (
-    SPAT,
     ActorKind,
     GroundTruth,
     Heartbeat,
-    IntersectionState,
-    NodeReferenceId,
-    Phase,
-    PhaseState,
     Position3D,
-    TimeCountingDown,
 )
 from roadcloud.messages.device import DeviceKind
 from roadcloud.messages.json_codec import encode
@@ -52,7 +46,7 @@ from roadcloud.twin.field import (
 from roadcloud.twin.incidents import IncidentRunner
 from roadcloud.twin.manifest import Manifest, load_manifest
 from roadcloud.twin.sensors import SENSOR_NOISE_PRESETS, Actors, Detections, RoadsideUnits, SensorModel, sense
-from roadcloud.twin.signals import ProgramTiming
+from roadcloud.twin.signals import ProgramTiming, build_spat
 
 STEP_S = 0.1
 HEARTBEAT_PERIOD_S = 1.0
@@ -508,38 +502,14 @@ class Twin:
             timing = self._timing(tls_id, state[tc.TL_CURRENT_PROGRAM])
             phase_index = min(state[tc.TL_CURRENT_PHASE], len(timing.by_phase) - 1)
             remaining_s = max(state[tc.TL_NEXT_SWITCH] - time_s, 0.0)
-            phases = []
-            for group, group_timing in enumerate(timing.by_phase[phase_index]):
-                end_tm = min(round((remaining_s + group_timing.after_phase_end_s) * 10), 36000)
-                next_end_tm = min(end_tm + round(group_timing.next_duration_s * 10), 36000)
-                phases.append(
-                    Phase(
-                        id=group,
-                        phase_states=[
-                            PhaseState(
-                                light=group_timing.light,
-                                timing=TimeCountingDown(start_time=0, likely_end_time=end_tm),
-                            ),
-                            PhaseState(
-                                light=group_timing.next_light,
-                                timing=TimeCountingDown(start_time=end_tm, likely_end_time=next_end_tm),
-                            ),
-                        ],
-                    )
-                )
             node_id = self.node_ids[controller.junction_ids[0]]
-            spat = SPAT(
+            spat = build_spat(
+                timing.by_phase[phase_index],
+                remaining_s=remaining_s,
+                node_id=node_id,
                 msg_cnt=self._next_count(tls_id),
                 moy=moy,
-                time_stamp=sec_mark,
-                intersections=[
-                    IntersectionState(
-                        intersection_id=NodeReferenceId(id=node_id, region=1),
-                        moy=moy,
-                        time_stamp=sec_mark,
-                        phases=phases[:16],
-                    )
-                ],
+                sec_mark=sec_mark,
             )
             device_id = signal_device_id(node_id)
             self._push(

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from roadcloud.messages.signal import LightState
+from roadcloud.messages import (
+    SPAT,
+    IntersectionState,
+    LightState,
+    NodeReferenceId,
+    Phase,
+    PhaseState,
+    TimeCountingDown,
+)
 
 # SUMO link state characters (sumo.dlr.de "Traffic Lights": signal state definitions).
 _LIGHT_OF_CHAR = {
@@ -27,6 +35,8 @@ _LIGHT_OF_CHAR = {
 }
 
 UNKNOWN_END_S = 3600.0  # TimeMark's largest meaningful value; a group that never changes
+MAX_TIMEMARK = 36000  # 3600 s in 0.1 s; 36001 means "unknown"
+MAX_SPAT_PHASES = 16  # an IntersectionState carries at most 16 phases
 
 
 def light_of(char: str) -> LightState:
@@ -77,3 +87,50 @@ class ProgramTiming:
                 timings.append(GroupTiming(light, after_s, next_light, next_duration_s))
             by_phase.append(tuple(timings))
         return cls(program_id, tuple(by_phase))
+
+
+def build_spat(
+    group_timings: tuple[GroupTiming, ...],
+    *,
+    remaining_s: float,
+    node_id: int,
+    msg_cnt: int,
+    moy: int,
+    sec_mark: int,
+    region: int = 1,
+) -> SPAT:
+    """SPAT of one intersection: per signal group the light now with its likely end, then the next light.
+
+    ``remaining_s`` is the time left in the controller's current phase; times are TimeMark (0.1 s) from now.
+    """
+    phases = []
+    for group, timing in enumerate(group_timings[:MAX_SPAT_PHASES]):
+        end_tm = min(round((remaining_s + timing.after_phase_end_s) * 10), MAX_TIMEMARK)
+        next_end_tm = min(end_tm + round(timing.next_duration_s * 10), MAX_TIMEMARK)
+        phases.append(
+            Phase(
+                id=group,
+                phase_states=[
+                    PhaseState(
+                        light=timing.light, timing=TimeCountingDown(start_time=0, likely_end_time=end_tm)
+                    ),
+                    PhaseState(
+                        light=timing.next_light,
+                        timing=TimeCountingDown(start_time=end_tm, likely_end_time=next_end_tm),
+                    ),
+                ],
+            )
+        )
+    return SPAT(
+        msg_cnt=msg_cnt % 128,
+        moy=moy,
+        time_stamp=sec_mark,
+        intersections=[
+            IntersectionState(
+                intersection_id=NodeReferenceId(id=node_id, region=region),
+                moy=moy,
+                time_stamp=sec_mark,
+                phases=phases,
+            )
+        ],
+    )

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from roadcloud.messages.etsi._pdu import MAX_PAYLOAD_BYTES, EtsiMessage, decode_pdu, to_json
+from roadcloud.messages.asn1_json import asn1_to_json as to_json
+from roadcloud.messages.etsi._pdu import MAX_PAYLOAD_BYTES, EtsiMessage, decode_pdu
 from roadcloud.messages.etsi.cam import StationType, decode_cam, encode_cam
 from roadcloud.messages.etsi.denm import (
     DenmEvent,

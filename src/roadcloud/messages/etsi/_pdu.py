@@ -141,30 +141,6 @@ def _first_line(error: Exception) -> str:
     return text[0] if text else type(error).__name__
 
 
-def to_json(value: Any) -> Any:
-    """pycrate values as JSON-ready data: CHOICE → {alternative: value}, BIT STRING → '0101…',
-    OCTET STRING → hex; the shape a decoder page shows."""
-    if isinstance(value, dict):
-        return {key: to_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [to_json(item) for item in value]
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).hex()
-    if isinstance(value, tuple) and len(value) == 2:
-        return _pair_to_json(*value)
-    return value
-
-
-def _pair_to_json(first: Any, second: Any) -> Any:
-    if isinstance(first, str):  # CHOICE
-        return {first: to_json(second)}
-    if isinstance(first, tuple):  # an open type: ((module, type name), value)
-        return {"/".join(str(part) for part in first): to_json(second)}
-    if isinstance(first, int) and isinstance(second, int):  # BIT STRING (value, length)
-        return format(first, f"0{second}b") if second else ""
-    return [to_json(first), to_json(second)]
-
-
 def flags_to_bits(flags: int, size: int) -> tuple[int, int]:
     """Roadcloud keeps named bits as integer flags, bit n of the standard = ``1 << n``; pycrate wants
     the BIT STRING as (value, length) with the first named bit as the most significant."""
