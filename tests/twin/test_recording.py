@@ -3,6 +3,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from roadcloud.errors import RecordingError, SettingError
@@ -14,7 +15,13 @@ Run = tuple[Twin, list[Emission]]
 
 def _record(path: Path, run: Run) -> None:
     twin, emissions = run
-    header = RecordingHeader(zone=twin.zone, start_epoch_ms=twin.start_epoch_ms, manifest_toml="# zone")
+    header = RecordingHeader(
+        zone=twin.zone,
+        start_epoch_ms=twin.start_epoch_ms,
+        manifest_toml="# zone",
+        geo_proj=twin.road_map.geo.proj or "",
+        geo_offset_m=twin.road_map.geo.net_offset_m,
+    )
     with RecordingWriter(path, header) as writer:
         for emission in emissions:
             writer.write(emission)
@@ -28,7 +35,12 @@ def test_replay_gives_the_same_messages_in_the_same_order(tmp_path: Path, small_
     stats = replay(path, lambda topic, payload: published.append((topic, payload)), speed=None)
     assert published == [(e.topic, e.payload) for e in small_run[1]]
     assert stats.messages == len(small_run[1])
-    assert read_header(path).zone == small_run[0].zone
+    header = read_header(path)
+    assert header.zone == small_run[0].zone
+    x_m, y_m = np.array([120.0, -40.0]), np.array([35.0, 410.0])
+    lon_deg, lat_deg = small_run[0].road_map.geo.local_to_wgs84(x_m, y_m)
+    back_x, back_y = header.geo().wgs84_to_local(lon_deg, lat_deg)  # the recording alone places messages
+    assert np.allclose(back_x, x_m, atol=1e-3) and np.allclose(back_y, y_m, atol=1e-3)
 
 
 def test_recording_is_compact(tmp_path: Path, small_run: Run) -> None:

@@ -198,7 +198,13 @@ def run_twin(
         manifest_text = (twin.folder / "zone.toml").read_text()
         writer = RecordingWriter(
             record,
-            RecordingHeader(zone=twin.zone, start_epoch_ms=twin.start_epoch_ms, manifest_toml=manifest_text),
+            RecordingHeader(
+                zone=twin.zone,
+                start_epoch_ms=twin.start_epoch_ms,
+                manifest_toml=manifest_text,
+                geo_proj=twin.road_map.geo.proj or "",
+                geo_offset_m=twin.road_map.geo.net_offset_m,
+            ),
         )
     print(
         f"twin {twin.zone}: {len(twin.unit_specs)} roadside units, {len(twin.signals)} signals, "

@@ -19,6 +19,7 @@ from types import TracebackType
 import msgspec
 
 from roadcloud.errors import RecordingError, SettingError
+from roadcloud.map import GeoReference
 from roadcloud.twin.runtime import Emission
 
 FORMAT = "roadcloud-recording"
@@ -33,6 +34,13 @@ class RecordingHeader(msgspec.Struct, frozen=True, kw_only=True):
     zone: str
     start_epoch_ms: int
     manifest_toml: str  # the zone as it was run, so a recording explains itself
+    # The map's geo-reference, so WGS84 positions in the messages convert back to the local frame without
+    # the zone folder (evaluation of a recording needs nothing else).
+    geo_proj: str
+    geo_offset_m: tuple[float, float] = (0.0, 0.0)
+
+    def geo(self) -> GeoReference:
+        return GeoReference(self.geo_proj, self.geo_offset_m)
 
 
 class RecordingWriter:
