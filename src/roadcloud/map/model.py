@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -31,6 +31,9 @@ FOOT_CLASSES = frozenset({"pedestrian", "wheelchair"})
 
 #: SUMO's vehicle classes (vClass), as lanes name them in allow/disallow; sumolib keeps SUMO's list.
 VEHICLE_CLASSES = frozenset(SUMO_VEHICLE_CLASSES) - {"ignoring"}
+
+
+_Item = TypeVar("_Item")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -184,43 +187,31 @@ class RoadMap:
 
     def lane(self, lane_id: str) -> Lane:
         """The lane with id ``lane_id``; ``MapError`` naming the network and a close id if unknown."""
-        lane = self.lanes.get(lane_id)
-        if lane is None:
-            raise MapError(
-                f"unknown lane '{lane_id}' in network {self.name}; "
-                f"{_hint(lane_id, self.lanes, 'lane ids are <edge id>_<lane index>')}"
-            )
-        return lane
+        return self._known(self.lanes, lane_id, "lane", "lane ids are <edge id>_<lane index>")
 
     def edge(self, edge_id: str) -> Edge:
         """The edge with id ``edge_id``; ``MapError`` naming the network and a close id if unknown."""
-        edge = self.edges.get(edge_id)
-        if edge is None:
-            raise MapError(
-                f"unknown edge '{edge_id}' in network {self.name}; "
-                f"{_hint(edge_id, self.edges, 'edge ids are listed in the <edge id=…> elements')}"
-            )
-        return edge
+        return self._known(self.edges, edge_id, "edge", "edge ids are listed in the <edge id=…> elements")
 
     def junction(self, junction_id: str) -> Junction:
         """The junction with id ``junction_id``; ``MapError`` if unknown."""
-        junction = self.junctions.get(junction_id)
-        if junction is None:
-            raise MapError(
-                f"unknown junction '{junction_id}' in network {self.name}; "
-                f"{_hint(junction_id, self.junctions, 'junction ids are the <junction id=…> elements')}"
-            )
-        return junction
+        return self._known(
+            self.junctions, junction_id, "junction", "junction ids are the <junction id=…> elements"
+        )
 
     def signal_controller(self, tls_id: str) -> SignalController:
         """The traffic light with id ``tls_id``; ``MapError`` if unknown."""
-        controller = self.signal_controllers.get(tls_id)
-        if controller is None:
+        return self._known(
+            self.signal_controllers, tls_id, "traffic light", "ids are the tl=… of connections"
+        )
+
+    def _known(self, items: Mapping[str, _Item], item_id: str, what: str, fallback: str) -> _Item:
+        item = items.get(item_id)
+        if item is None:
             raise MapError(
-                f"unknown traffic light '{tls_id}' in network {self.name}; "
-                f"{_hint(tls_id, self.signal_controllers, 'ids are the tl=… of connections')}"
+                f"unknown {what} '{item_id}' in network {self.name}; {_hint(item_id, items, fallback)}"
             )
-        return controller
+        return item
 
     def signalised_junctions(self) -> tuple[Junction, ...]:
         """Junctions run by a traffic light (SUMO types ``traffic_light*``), in id order."""
