@@ -77,3 +77,20 @@ def test_help_on_every_twin_command(capsys: pytest.CaptureFixture[str]) -> None:
             main(argv)
         assert exited.value.code == 0
         assert "usage:" in capsys.readouterr().out
+
+
+def test_zone_provision_registers_units_and_signals_once(
+    small_zone: tuple[Path, Manifest], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from roadcloud.ingest.registry_file import load_registry
+
+    zone_dir, manifest = small_zone
+    registry_path = tmp_path / "devices.json"
+    assert main(["zone", "provision", str(zone_dir), "--registry", str(registry_path)]) == 0
+    assert main(["zone", "provision", str(zone_dir), "--registry", str(registry_path)]) == 0
+    out = capsys.readouterr().out
+    assert "provisioned 18 devices" in out and "provisioned 0 devices" in out
+    devices = load_registry(registry_path).devices()
+    assert {d.kind.value for d in devices} == {"rsu", "signal"}
+    assert {d.id for d in devices if d.kind.value == "rsu"} == {unit.id for unit in manifest.rsu}
+    assert all(d.lon_deg is not None and abs(d.lat_deg - 39.8) < 0.1 for d in devices)  # in Yizhuang

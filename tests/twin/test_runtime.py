@@ -171,3 +171,16 @@ def test_bad_run_settings_are_refused(small_zone: tuple[Path, Manifest]) -> None
         Twin(zone_dir, duration_s=-1.0)
     with pytest.raises(SettingError, match="zero or more"):
         Twin(zone_dir, delay_ms=-5)
+
+
+def test_a_live_twin_runs_on_the_given_clock(small_zone: tuple[Path, Manifest]) -> None:
+    zone_dir, _ = small_zone
+    now_ms = 1_795_000_000_000
+    twin = Twin(zone_dir, duration_s=0.3, start_epoch_ms=now_ms)
+    truths = [
+        decode_named(e.payload, "truth")
+        for step in twin.run()
+        for e in step
+        if parse_topic(e.topic).message == "truth"
+    ]
+    assert [t.time_ms for t in truths] == [now_ms + 100, now_ms + 200, now_ms + 300]  # type: ignore[union-attr]

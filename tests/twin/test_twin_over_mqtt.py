@@ -26,8 +26,8 @@ def test_twin_over_mqtt_survives_a_broker_restart(small_zone: tuple[Path, Manife
     zone_dir, _ = small_zone
     twin = Twin(zone_dir, duration_s=RUN_S)
     registry = DeviceRegistry()
-    for device_id, kind in twin.zone_devices():
-        registry.provision(device_id, kind=kind.value, zone=twin.zone)
+    for device in twin.zone_devices():
+        registry.provision(device.device_id, kind=device.kind.value, zone=twin.zone)
     now_ms = [twin.start_epoch_ms]
     ingestor = Ingestor(registry, clock_ms=lambda: now_ms[0], accept_unprovisioned_vehicles=True)
     accepted_after_restart: Counter[str] = Counter()

@@ -58,6 +58,18 @@ def register(subparsers: Any) -> None:
     new.add_argument("--force", action="store_true", help="replace the folder if it is not empty")
     new.set_defaults(run=_zone_new)
 
+    provision = zone_commands.add_parser(
+        "provision",
+        help="register the zone's roadside units and signal controllers in a device registry",
+        description="Provision every RSU and signal controller of a zone, with its position, so ingest "
+        "accepts their messages. Devices already in the registry are left as they are.",
+    )
+    provision.add_argument("directory", type=Path, help="zone folder")
+    provision.add_argument(
+        "--registry", type=Path, default=Path(".roadcloud/devices.json"), help="registry file to update"
+    )
+    provision.set_defaults(run=_zone_provision)
+
     show = zone_commands.add_parser("show", help="summarise a zone's manifest")
     show.add_argument("directory", type=Path)
     show.set_defaults(run=_zone_show)
@@ -77,7 +89,9 @@ def register(subparsers: Any) -> None:
     )
     twin.add_argument("--delay-ms", type=int, default=None, help="override every unit's network delay")
     twin.add_argument(
-        "--realtime", action="store_true", help="pace the run at 1x instead of as fast as possible"
+        "--realtime",
+        action="store_true",
+        help="pace the run at 1x on today's clock (a live field) instead of as fast as possible",
     )
     twin.add_argument("--quiet", action="store_true", help="print only the final summary")
     twin.set_defaults(run=_twin)
@@ -135,6 +149,33 @@ def _zone_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def _zone_provision(args: argparse.Namespace) -> int:
+    from roadcloud.ingest.registry_file import load_registry, save_registry
+    from roadcloud.twin.runtime import Twin
+
+    twin = Twin(args.directory)
+    registry = load_registry(args.registry)
+    known = {device.id for device in registry.devices()}
+    added = 0
+    for device in twin.zone_devices():
+        if device.device_id not in known:
+            registry.provision(
+                device.device_id,
+                kind=device.kind.value,
+                zone=twin.zone,
+                name=device.name,
+                lon_deg=device.lon_deg,
+                lat_deg=device.lat_deg,
+                provisioned_at_ms=round(time.time() * 1000),
+            )
+            added += 1
+    save_registry(args.registry, registry)
+    print(
+        f"provisioned {added} devices of zone {twin.zone} in {args.registry}; {len(known)} were there already"
+    )
+    return 0
+
+
 def _zone_show(args: argparse.Namespace) -> int:
     manifest, folder = load_manifest(args.directory)
     print(f"zone        {manifest.zone.name}: {manifest.zone.description}")
@@ -158,7 +199,16 @@ def _twin(args: argparse.Namespace) -> int:
     from roadcloud.bus import connect_bus
     from roadcloud.twin.runtime import Twin
 
-    twin = Twin(args.zone, duration_s=args.duration_s, noise=args.noise, delay_ms=args.delay_ms)
+    # Paced at 1x the twin is a live field, so its clock is now; as fast as possible it replays the
+    # manifest's day, so recordings of the same zone are identical.
+    start_epoch_ms = round(time.time() * 1000) if args.realtime else None
+    twin = Twin(
+        args.zone,
+        duration_s=args.duration_s,
+        noise=args.noise,
+        delay_ms=args.delay_ms,
+        start_epoch_ms=start_epoch_ms,
+    )
     bus = connect_bus(args.bus) if args.bus else None
     try:
         run_twin(
@@ -299,8 +349,8 @@ def _demo(args: argparse.Namespace) -> int:
     twin = Twin(args.zone, duration_s=args.duration_s)
     # Provision the zone's roadside devices; vehicles self-register, as OBUs do on an open test bed.
     registry = DeviceRegistry()
-    for device_id, kind in twin.zone_devices():
-        registry.provision(device_id, kind=kind.value, zone=twin.zone)
+    for device in twin.zone_devices():
+        registry.provision(device.device_id, kind=device.kind.value, zone=twin.zone, name=device.name)
     twin_now_ms = [twin.start_epoch_ms]
     ingestor = Ingestor(registry, clock_ms=lambda: twin_now_ms[0], accept_unprovisioned_vehicles=True)
 

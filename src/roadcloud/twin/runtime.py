@@ -94,6 +94,15 @@ class Emission:
     payload: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class ZoneDevice:
+    device_id: str
+    kind: DeviceKind
+    name: str  # the junction or SUMO traffic light it belongs to
+    lon_deg: float
+    lat_deg: float
+
+
 @dataclass(slots=True)
 class TwinStats:
     time_s: float = 0.0
@@ -155,7 +164,9 @@ class Twin:
         noise: str | None = None,
         delay_ms: int | None = None,
         seed: int | None = None,
+        start_epoch_ms: int | None = None,
     ) -> None:
+        """``start_epoch_ms`` overrides the manifest's start time: a live twin runs on today's clock."""
         self.manifest, self.folder = load_manifest(zone_dir)
         if duration_s is not None and duration_s <= 0:
             raise SettingError(f"duration is {duration_s} s; give a positive number of seconds")
@@ -166,7 +177,7 @@ class Twin:
         self.sensor_model = sensor_model_for(self.manifest, noise)
         self.road_map = load_zone_map(self.manifest, self.folder)
         self.zone = self.manifest.zone.name
-        self.start_epoch_ms = self.manifest.start_epoch_ms
+        self.start_epoch_ms = start_epoch_ms if start_epoch_ms is not None else self.manifest.start_epoch_ms
         specs = self.manifest.rsu
         if delay_ms is not None:
             specs = [replace(unit, network_delay_ms=delay_ms) for unit in specs]
@@ -197,6 +208,7 @@ class Twin:
         }
         junctions = sorted(self.road_map.junctions)
         self.node_ids = {junction_id: number for number, junction_id in enumerate(junctions, start=1)}
+        self.devices = self._find_devices()
         self.stats = TwinStats()
         self._rng = np.random.default_rng(self.seed)
         self._connected_threshold = int(self.manifest.demand.connected_share * 2**64)
@@ -250,11 +262,27 @@ class Twin:
             libsumo.close()
         self.incident_truth = incidents.all_truth
 
-    def zone_devices(self) -> list[tuple[str, DeviceKind]]:
-        """Every roadside device of the zone, for provisioning the registry."""
-        devices = [(unit.id, DeviceKind.RSU) for unit in self.unit_specs]
+    def zone_devices(self) -> list[ZoneDevice]:
+        """Every roadside device of the zone with its position, for provisioning the registry."""
+        return list(self.devices)
+
+    def _find_devices(self) -> list[ZoneDevice]:
+        devices = [
+            ZoneDevice(unit.id, DeviceKind.RSU, unit.junction or unit.id, float(lon), float(lat))
+            for unit, lon, lat in zip(self.unit_specs, self.unit_lon_deg, self.unit_lat_deg, strict=True)
+        ]
         for controller in self.signals.values():
-            devices.append((signal_device_id(self.node_ids[controller.junction_ids[0]]), DeviceKind.SIGNAL))
+            junction = self.road_map.junctions[controller.junction_ids[0]]
+            lon, lat = self.road_map.geo.local_to_wgs84(np.array([junction.x_m]), np.array([junction.y_m]))
+            devices.append(
+                ZoneDevice(
+                    signal_device_id(self.node_ids[junction.id]),
+                    DeviceKind.SIGNAL,
+                    controller.tls_id,
+                    float(lon[0]),
+                    float(lat[0]),
+                )
+            )
         return devices
 
     # -- SUMO ---------------------------------------------------------------------------------------
@@ -526,12 +554,12 @@ class Twin:
             self._push(epoch_ms, topic(self.zone, "signal", device_id, "map"), encode(map_message), "map")
 
     def _emit_heartbeats(self, epoch_ms: int, time_s: float) -> None:
-        for device_id, kind in self.zone_devices():
-            offset_ms = next((u.clock_offset_ms for u in self.unit_specs if u.id == device_id), 0)
-            clock_ms = epoch_ms + offset_ms
+        offsets_ms = {unit.id: unit.clock_offset_ms for unit in self.unit_specs}
+        for device in self.devices:
+            clock_ms = epoch_ms + offsets_ms.get(device.device_id, 0)  # each device's own clock
             heartbeat = Heartbeat(
-                device_id=device_id,
-                device_kind=kind,
+                device_id=device.device_id,
+                device_kind=device.kind,
                 moy=epoch_ms_to_moy(clock_ms),
                 sec_mark=epoch_ms_to_sec_mark(clock_ms),
                 uptime_s=int(time_s),
@@ -539,7 +567,7 @@ class Twin:
             )
             self._push(
                 epoch_ms + SIGNAL_UPLINK_DELAY_MS,
-                self._topic(kind.value, device_id, "heartbeat"),
+                self._topic(device.kind.value, device.device_id, "heartbeat"),
                 encode(heartbeat),
                 "heartbeat",
             )
