@@ -100,3 +100,13 @@ def test_zone_on_each_shared_map(tmp_path: Path, option: str, file_name: str) ->
     names = {parse_topic(e.topic).message for step in twin.run() for e in step}
     assert {"truth", "spat", "map", "heartbeat"} <= names
     assert twin.stats.peak_vehicles > 0
+
+
+def test_generation_writes_only_into_the_zone_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = ZoneSettings(grid=GridSettings(columns=2, rows=2, lanes=1), duration_s=30.0)
+    new_zone(tmp_path / "zone", settings)
+    assert list(elsewhere.iterdir()) == []  # SUMO's tools leave nothing in the working directory
+    assert not (tmp_path / "zone" / "routes.rou.xml").exists()

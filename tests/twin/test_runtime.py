@@ -184,3 +184,16 @@ def test_a_live_twin_runs_on_the_given_clock(small_zone: tuple[Path, Manifest]) 
         if parse_topic(e.topic).message == "truth"
     ]
     assert [t.time_ms for t in truths] == [now_ms + 100, now_ms + 200, now_ms + 300]  # type: ignore[union-attr]
+
+
+def test_delay_override_delays_every_unit(small_zone: tuple[Path, Manifest]) -> None:
+    zone_dir, _ = small_zone
+    twin = Twin(zone_dir, duration_s=1.0, delay_ms=300)
+    assert {unit.network_delay_ms for unit in twin.unit_specs} == {300}
+    emissions = [emission for step in twin.run() for emission in step]
+    rsm_delays = [
+        e.delivery_ms - (twin.start_epoch_ms + 100)
+        for e in emissions
+        if parse_topic(e.topic).message == "rsm"
+    ]
+    assert rsm_delays and min(rsm_delays) >= 300 - 100  # from a frame measured no later than 0.1 s

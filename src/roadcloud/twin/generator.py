@@ -199,6 +199,7 @@ def _generate_grid(target: Path, grid: GridSettings) -> None:
             f"--output-file={target}",
         ],
         "netgenerate",
+        cwd=target.parent,
     )
 
 
@@ -267,7 +268,10 @@ def _build_demand(zone_dir: Path, network_file: str, settings: ZoneSettings) -> 
                 str(settings.seed + 2),
             ],
             "randomTrips (pedestrians)",
+            cwd=zone_dir,
         )
+        for leftover in ("routes.rou.xml", "routes.rou.alt.xml"):  # randomTrips' own check of the walks
+            (zone_dir / leftover).unlink(missing_ok=True)
         if _count(walks, "<person") > 0:
             route_files.append(walks.name)
     if not route_files:
@@ -319,6 +323,7 @@ def _vehicle_routes(
             f'type="{vtype}" departLane="best" departSpeed="max"',
         ],
         f"randomTrips ({stem})",
+        cwd=zone_dir,
     )
     _run_tool(
         [
@@ -342,6 +347,7 @@ def _vehicle_routes(
             str(seed),
         ],
         f"duarouter ({stem})",
+        cwd=zone_dir,
     )
     trips.unlink()
     (zone_dir / f"{stem}.vtypes.tmp.xml").unlink(missing_ok=True)
@@ -458,8 +464,10 @@ def _count(path: Path, needle: str) -> int:
     return path.read_text().count(needle) if path.exists() else 0
 
 
-def _run_tool(command: list[str], name: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+def _run_tool(command: list[str], name: str, *, cwd: Path) -> None:
+    """Run a SUMO tool inside the zone folder: randomTrips writes helper files (routes.rou.xml) into the
+    working directory, and they belong with the zone, not wherever the user happens to be."""
+    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=cwd)
     if result.returncode != 0:
         lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
         last = lines[-1] if lines else f"exit code {result.returncode}"

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import libsumo
+import msgspec
 import numpy as np
 from traci import constants as tc
 
@@ -180,7 +181,7 @@ class Twin:
         self.start_epoch_ms = start_epoch_ms if start_epoch_ms is not None else self.manifest.start_epoch_ms
         specs = self.manifest.rsu
         if delay_ms is not None:
-            specs = [replace(unit, network_delay_ms=delay_ms) for unit in specs]
+            specs = [msgspec.structs.replace(unit, network_delay_ms=delay_ms) for unit in specs]
         self.unit_specs = specs
         self.units = RoadsideUnits(
             x_m=np.array([u.x_m for u in specs]),
