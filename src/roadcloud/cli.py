@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "roadcloud.twin.commands",
     "roadcloud.messages.commands",
     "roadcloud.ingest.commands",
+    "roadcloud.eval.commands",
 )
 
 EXIT_USAGE = 2

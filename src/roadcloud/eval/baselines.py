@@ -16,6 +16,7 @@ correction), bin each report to the nearest 100 ms frame by that resolved time, 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +61,7 @@ class ReceivedDetections:
             return
         starts = np.flatnonzero(np.diff(self.frame_ms)) + 1
         bounds = [0, *starts.tolist(), len(self)]
-        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        for start, stop in itertools.pairwise(bounds):
             yield int(self.frame_ms[start]), slice(start, stop)
 
 
@@ -83,9 +84,10 @@ def received_detections(path: Path) -> ReceivedDetections:
                 Detections.from_rsm(rsm, geo=geo, reference_ms=emission.delivery_ms, source_index=unit)
             )
     merged = concatenate(batches)
-    frame_ms = header.start_epoch_ms + np.round((merged.time_ms - header.start_epoch_ms) / FRAME_MS).astype(
-        np.int64
-    ) * FRAME_MS
+    frame_ms = (
+        header.start_epoch_ms
+        + np.round((merged.time_ms - header.start_epoch_ms) / FRAME_MS).astype(np.int64) * FRAME_MS
+    )
     order = np.argsort(frame_ms, kind="stable")
     return ReceivedDetections(
         frame_ms=frame_ms[order],
@@ -131,7 +133,10 @@ def raw_union_frames(truth: Sequence[TruthFrame], received: ReceivedDetections) 
 
 
 def best_unit_frames(
-    truth: Sequence[TruthFrame], received: ReceivedDetections, *, max_distance_m: float = DEFAULT_MAX_DISTANCE_M
+    truth: Sequence[TruthFrame],
+    received: ReceivedDetections,
+    *,
+    max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
 ) -> list[ScoringFrame]:
     """Per truth object, only its best unit's detections of it (see the module docstring)."""
     union = raw_union_frames(truth, received)
@@ -145,7 +150,10 @@ def best_unit_frames(
         for u in np.unique(unit).tolist():
             columns = np.flatnonzero(unit == u)
             distances = distance_matrix_m(
-                frame.truth_x_m, frame.truth_y_m, frame.track_x_m[columns], frame.track_y_m[columns],
+                frame.truth_x_m,
+                frame.truth_y_m,
+                frame.track_x_m[columns],
+                frame.track_y_m[columns],
                 max_distance_m=max_distance_m,
             )
             rows, cols = _assign(distances)
@@ -154,8 +162,10 @@ def best_unit_frames(
         matched = owner >= 0
         pairs_object.append(frame.truth_id[owner[matched]])
         pairs_unit.append(unit[matched])
-    best = _best_unit_per_object(np.concatenate(pairs_object or [np.empty(0, np.int64)]),
-                                 np.concatenate(pairs_unit or [np.empty(0, np.int64)]))
+    best = _best_unit_per_object(
+        np.concatenate(pairs_object or [np.empty(0, np.int64)]),
+        np.concatenate(pairs_unit or [np.empty(0, np.int64)]),
+    )
     frames = []
     for frame, owner in zip(union, assigned, strict=True):
         unit = frame.track_id >> _UNIT_ID_SHIFT

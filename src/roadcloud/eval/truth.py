@@ -80,7 +80,12 @@ def observable(units: RoadsideUnits, x_m: FloatArray, y_m: FloatArray, connected
     count = len(x_m)
     zeros = np.zeros(count, dtype=np.float64)
     actors = Actors(
-        x_m=x_m, y_m=y_m, speed_mps=zeros, heading_deg=zeros, length_m=zeros, width_m=zeros,
+        x_m=x_m,
+        y_m=y_m,
+        speed_mps=zeros,
+        heading_deg=zeros,
+        length_m=zeros,
+        width_m=zeros,
         kind=np.zeros(count, dtype=np.int64),
     )
     _, actor_index = visible(units, actors)

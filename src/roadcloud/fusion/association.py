@@ -1,18 +1,27 @@
-"""Data association: which detection updates which track — gating plus one optimal assignment per batch.
+"""Data association: which detection updates which track — gating plus optimal assignment per sender.
 
 Gate: the squared Mahalanobis distance of a detection's position from a track's predicted position,
 
     d² = (z - ẑ)' S⁻¹ (z - ẑ),   S = P_xy + R_xy,
 
-is χ² with 2 degrees of freedom for the right pair; pairs with d² above ``gate_chi2`` (13.82 keeps 99.9 %)
-are impossible. The feasible pairs' cost is d², lowered by ``identity_bonus`` where the sender's own
-object id (an RSU's ptcId, a BSM's temporary id) last went to the same track, and raised by
-``tentative_penalty`` for unconfirmed tracks, so that an established identity wins a close call. One
-``scipy.optimize.linear_sum_assignment`` on the broadcast (tracks × detections) cost matrix solves the batch.
+is χ² with 2 degrees of freedom for the right pair; pairs with d² above ``gate_chi2`` are impossible,
+unless the sender's id vouches for the pair within a metric distance. A feasible pair costs
+min(d², gate), lowered by ``identity_bonus`` where the sender's own object id (an RSU's ptcId, a BSM's
+temporary id) last went to the same track, and raised by ``tentative_penalty`` for unconfirmed tracks,
+so that an established identity wins a close call; the velocity's squared Mahalanobis distance
+(capped) is added to the cost but not gated, so two objects at one point (a crossing) keep apart by
+where they are going, while a turning vehicle is not cut off by a lagging velocity.
 
-A batch holds the detections of one sender at one measurement time, so it contains each object at most
-once; several senders' views of one object are handled by assigning their batches one after the other
-(each sees the track already updated by the previous one).
+Only pairs the gate can reach are scored: ``candidate_pairs`` finds them with k-d trees, so cost grows
+with the number of plausible pairs, not with tracks × detections.
+
+Several senders may see one object in one frame. A sender reports an object at most once, so the
+assignment is one-to-one *per sender*: ``associate_pairs`` solves each sender's block of the cost
+matrix, restricted to the tracks that sender can reach; a track may then take one detection from each
+sender, and the tracker fuses them in one update. It is the sequential
+one-sender-at-a-time scheme except that each sender is gated against the prediction rather than against
+the track already updated by the others (with detections aligned to one time the two differ little),
+and needs one small assignment per sender and tile and frame, with no Python loop over objects.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
+from scipy.spatial import cKDTree
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.int64]
@@ -62,23 +72,31 @@ def associate(
     gate_chi2: float,
     same_identity: NDArray[np.bool_] | None = None,
     identity_bonus: float = 0.0,
+    identity_feasible: NDArray[np.bool_] | None = None,
     track_penalty: FloatArray | None = None,
+    extra_cost: FloatArray | None = None,
 ) -> Assignment:
     """Globally optimal one-to-one assignment inside the gate.
 
     ``distance2`` (T, D); ``same_identity`` (T, D) marks pairs whose sender id last went to that track;
-    ``track_penalty`` (T,) is added to every cost of a track.
+    ``identity_feasible`` (T, D) marks such pairs that stay feasible outside the χ² gate (a lane change
+    the twin makes in one step, kept on the sender's id); ``track_penalty`` (T,) is added to every cost
+    of a track; ``extra_cost`` (T, D) is added to the cost but not gated (the velocity term).
     """
     n_tracks, n_detections = distance2.shape
     if n_tracks == 0 or n_detections == 0:
         empty = np.empty(0, dtype=np.int64)
         return Assignment(empty, empty, np.empty(0), np.arange(n_detections, dtype=np.int64))
     feasible = distance2 <= gate_chi2
-    cost = distance2.copy()
+    if identity_feasible is not None:
+        feasible |= identity_feasible
+    cost = np.minimum(distance2, gate_chi2)
     if same_identity is not None and identity_bonus:
         cost -= identity_bonus * same_identity
     if track_penalty is not None:
         cost += track_penalty[:, np.newaxis]
+    if extra_cost is not None:
+        cost += extra_cost
     cost[~feasible] = _INFEASIBLE
     rows, cols = linear_sum_assignment(cost)
     keep = feasible[rows, cols]
@@ -86,3 +104,101 @@ def associate(
     taken = np.zeros(n_detections, dtype=np.bool_)
     taken[cols] = True
     return Assignment(rows, cols, distance2[rows, cols], np.flatnonzero(~taken).astype(np.int64))
+
+
+def within_metric(track_xy_m: FloatArray, detection_xy_m: FloatArray, radius_m: float) -> NDArray[np.bool_]:
+    """(T, D): pairs whose Euclidean distance is at most ``radius_m``."""
+    dx = detection_xy_m[np.newaxis, :, 0] - track_xy_m[:, np.newaxis, 0]
+    dy = detection_xy_m[np.newaxis, :, 1] - track_xy_m[:, np.newaxis, 1]
+    result: NDArray[np.bool_] = dx * dx + dy * dy <= radius_m * radius_m
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """Sparse (track, detection) pairs that may belong together, with their gate distance and cost.
+
+    ``feasible`` pairs are inside the χ² gate or vouched for by the sender's id; ``cost`` already holds
+    min(d², gate) plus the identity bonus, the tentative penalty and the velocity term.
+    """
+
+    track_index: IndexArray
+    detection_index: IndexArray
+    distance2: FloatArray
+    cost: FloatArray
+    feasible: NDArray[np.bool_]
+
+
+def candidate_pairs(
+    track_xy_m: FloatArray, detection_xy_m: FloatArray, *, reach_m: FloatArray, default_reach_m: float
+) -> tuple[IndexArray, IndexArray]:
+    """Pairs closer than the track's ``reach_m`` (the metric radius its gate can reach), from k-d trees:
+    tracks reaching at most ``default_reach_m`` share one query; the few wider ones (coasting) another."""
+    empty = np.empty(0, np.int64)
+    if len(track_xy_m) == 0 or len(detection_xy_m) == 0:
+        return empty, empty
+    detections = cKDTree(detection_xy_m)
+    rows: list[IndexArray] = []
+    cols: list[IndexArray] = []
+    narrow = reach_m <= default_reach_m
+    for subset, radius in ((np.flatnonzero(narrow), default_reach_m), (np.flatnonzero(~narrow), None)):
+        if len(subset) == 0:
+            continue
+        limit = float(reach_m[subset].max()) if radius is None else radius
+        pairs = cKDTree(track_xy_m[subset]).sparse_distance_matrix(detections, limit, output_type="ndarray")
+        rows.append(subset[pairs["i"]].astype(np.int64))
+        cols.append(pairs["j"].astype(np.int64))
+    if not rows:
+        return empty, empty
+    return np.concatenate(rows), np.concatenate(cols)
+
+
+def pair_mahalanobis2(delta: FloatArray, covariance: FloatArray) -> FloatArray:
+    """Per-pair δ' S⁻¹ δ for (P, 2) differences and (P, 2, 2) summed covariances (closed-form inverse)."""
+    a, b, c = covariance[:, 0, 0], covariance[:, 0, 1], covariance[:, 1, 1]
+    result: FloatArray = (
+        c * delta[:, 0] ** 2 - 2.0 * b * delta[:, 0] * delta[:, 1] + a * delta[:, 1] ** 2
+    ) / (a * c - b * b)
+    return result
+
+
+def associate_pairs(candidates: Candidates, source_index: IndexArray, n_detections: int) -> Assignment:
+    """One-to-one assignment per sender over sparse candidate pairs (a track takes at most one detection
+    from each sender).
+
+    A feasible pair alone in its detection and alone among its track's pairs with that sender is taken at
+    once, for all senders together; the solver runs only on each sender's contested detections.
+    """
+    keep = candidates.feasible
+    track, detection = candidates.track_index[keep], candidates.detection_index[keep]
+    cost, distance2 = candidates.cost[keep], candidates.distance2[keep]
+    empty = np.empty(0, np.int64)
+    if len(track) == 0:
+        return Assignment(empty, empty, np.empty(0), np.arange(n_detections, dtype=np.int64))
+    per_detection = np.bincount(detection, minlength=n_detections)
+    track_source = track * (int(source_index.max()) + 1) + source_index[detection]
+    _, slot, per_track_source = np.unique(track_source, return_inverse=True, return_counts=True)
+    alone = (per_detection[detection] == 1) & (per_track_source[slot] == 1)
+    chosen: list[IndexArray] = [np.flatnonzero(alone)]
+    contested = np.flatnonzero(~alone)
+    contested_source = source_index[detection[contested]]
+    for source in np.unique(contested_source).tolist():
+        pairs = contested[contested_source == source]
+        rows, row_of = np.unique(track[pairs], return_inverse=True)
+        cols, col_of = np.unique(detection[pairs], return_inverse=True)
+        matrix = np.full((len(rows), len(cols)), _INFEASIBLE)
+        matrix[row_of, col_of] = cost[pairs]
+        pair_at = np.full((len(rows), len(cols)), -1, np.int64)
+        pair_at[row_of, col_of] = pairs
+        r, c = linear_sum_assignment(matrix)
+        picked = pair_at[r, c]
+        chosen.append(picked[picked >= 0])
+    picked = np.concatenate(chosen)
+    taken = np.zeros(n_detections, dtype=np.bool_)
+    taken[detection[picked]] = True
+    return Assignment(
+        track[picked].astype(np.int64),
+        detection[picked].astype(np.int64),
+        distance2[picked],
+        np.flatnonzero(~taken).astype(np.int64),
+    )

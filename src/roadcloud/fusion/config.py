@@ -6,23 +6,40 @@ import math
 from dataclasses import dataclass, fields
 
 from roadcloud.errors import SettingError
-from roadcloud.fusion.association import CHI2_2DOF_999
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FusionConfig:
     """Every tunable of the tracker. Defaults suit the twin's "default" sensor preset.
 
-    ``latency_budget_ms``: how long fusion waits for late data. The snapshot for time T is produced at the
-    tick T + budget. The default zone's worst uplink is 60 ms delay + 10 ms jitter (RSU) and 40 + 20 ms
-    (vehicle), so 100 ms keeps 30 ms of margin for residual clock error while the live dynamic map stays
-    one 100 ms frame behind the sensors. It must be a multiple of ``step_ms`` so snapshot times fall on
-    the 100 ms grid.
+    ``latency_budget_ms``: how long fusion waits for late data; the snapshot for time T is produced at
+    the tick T + budget, and must be a multiple of ``step_ms`` so snapshot times fall on the 100 ms grid.
+    The default zone's worst uplink is 60 ms delay + 10 ms jitter (RSU) and 40 + 20 ms (vehicle), so
+    100 ms keeps 30 ms of margin for residual clock error while the live dynamic map stays one 100 ms frame
+    behind the sensors. ``alignment_tolerance_ms``: data measured up to this much after the horizon is
+    fused in the current tick (residual clock error must not push a frame into the next one); the
+    snapshot predicts back to the horizon.
+
+    ``gate_chi2`` is 25 rather than the textbook 13.8 (99.9 %): a unit whose clock offset cannot be
+    estimated (no connected vehicle in view) places objects v·Δt along the road, about 1 m at 15 m/s and
+    60 ms, which a tight gate turns into a new track at a hand-over between units; 25 still keeps the gate
+    under 2 m for a roadside-fed track, less than the spacing of cars and of lanes.
+    ``identity_gate_m``: a detection whose sender id (RSU object id, BSM id) last went to a track may
+    update it up to this far outside the gate (the twin changes lanes in one 100 ms step).
+    ``max_gate_reach_m`` caps the metric radius of any gate, however uncertain a coasting track is.
+
+    ``coast_timeout_ms`` 6 s: a confirmed track that loses its detections stays, hidden from the map after
+    ``report_coast_ms``, until then (or until its position variance passes ``max_position_var_m2``), so a
+    vehicle crossing the gap between two units' coverage (100 m at 15 m/s) keeps its id. On the
+    default-noise recording (first 90 s) this took ID switches from 0.96 to 0.21 per 1,000 track-frames.
     """
 
     step_ms: int = 100
     latency_budget_ms: int = 100
-    tile_size_m: float = 500.0
+    alignment_tolerance_ms: float = 20.0
+    max_future_ms: int = 10_000
+    tile_size_m: float = 1000.0
+    halo_m: float = 5.0
     # motion and measurement models
     accel_density_m2ps3: float = 4.0
     rsu_position_std_m: float = 0.3
@@ -30,23 +47,28 @@ class FusionConfig:
     bsm_position_std_m: float = 1.0
     bsm_velocity_std_mps: float = 0.3
     # association
-    gate_chi2: float = CHI2_2DOF_999
+    gate_chi2: float = 25.0
+    identity_gate_m: float = 5.0
+    max_gate_reach_m: float = 25.0
+    velocity_cost_cap: float = 25.0
     identity_bonus: float = 6.0
     tentative_penalty: float = 1.0
     # life cycle: confirm with ``confirm_hits`` of the last ``confirm_window`` frames
     confirm_hits: int = 3
     confirm_window: int = 4
     tentative_max_misses: int = 2
-    coast_timeout_ms: int = 1500
+    coast_timeout_ms: int = 6000
     report_coast_ms: int = 300
-    max_position_var_m2: float = 25.0
-    merge_distance_m: float = 1.0
+    max_position_var_m2: float = 200.0
+    merge_distance_m: float = 3.0
+    merge_chi2: float = 16.0
     merge_speed_mps: float = 1.5
     size_gain: float = 0.2
-    # clock offsets: offset += gain · mean(-(r·v)/|v|²) over fast, confirmed matches
+    # clock offsets: offset += gain · median(-(r·v)/|v|²) over a batch's fast matches with a GNSS anchor
     clock_offset_gain: float = 0.05
     clock_offset_min_speed_mps: float = 3.0
-    clock_offset_max_step_ms: float = 200.0
+    clock_offset_max_step_ms: float = 100.0
+    clock_offset_limit_ms: float = 1000.0
 
     def __post_init__(self) -> None:
         for f in fields(self):

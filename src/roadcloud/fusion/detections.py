@@ -37,6 +37,7 @@ _KIND_OF_CLASS = {
     BasicVehicleClass.CYCLIST: ActorKind.BICYCLE,
 }
 _CLASSES = frozenset(int(member) for member in BasicVehicleClass)
+_MS_PER_MINUTE = 60_000
 
 
 def actor_kind(ptc_type: int, vehicle_class: int | None) -> ActorKind:
@@ -115,6 +116,56 @@ class Detections:
                 dtype=np.int64,
             ),
             self_report=np.zeros(count, dtype=np.bool_),
+        )
+
+    @classmethod
+    def from_rsms(
+        cls,
+        rsms: list[RSM],
+        *,
+        geo: GeoReference,
+        reference_ms: NDArray[np.int64],
+        source_index: NDArray[np.int64],
+    ) -> Detections:
+        """``from_rsm`` for many RSMs at once (one projection call for all), message ``i`` resolved against
+        ``reference_ms[i]`` and tagged ``source_index[i]``; same result, row for row."""
+        if not rsms:
+            return cls.empty()
+        counts = np.array([len(rsm.participants) for rsm in rsms], dtype=np.int64)
+        participants = [p for rsm in rsms for p in rsm.participants]
+        ref_lat = np.repeat(np.array([rsm.ref_pos.lat for rsm in rsms], dtype=np.int64), counts)
+        ref_lon = np.repeat(np.array([rsm.ref_pos.long for rsm in rsms], dtype=np.int64), counts)
+        lat_units = ref_lat + np.array([p.pos.lat for p in participants], dtype=np.int64)
+        lon_units = ref_lon + np.array([p.pos.lon for p in participants], dtype=np.int64)
+        x_m, y_m = geo.wgs84_to_local(latlon_units_to_deg(lon_units), latlon_units_to_deg(lat_units))
+        reference = np.repeat(np.asarray(reference_ms, dtype=np.int64), counts)
+        sec_mark = np.array([p.sec_mark for p in participants], dtype=np.int64)
+        # resolve_sec_mark, vectorised: the candidate minute nearest to the reference
+        time_ms = reference - reference % _MS_PER_MINUTE + sec_mark
+        offset_ms = time_ms - reference
+        time_ms = (
+            time_ms
+            - _MS_PER_MINUTE * (offset_ms > _MS_PER_MINUTE // 2)
+            + _MS_PER_MINUTE * (offset_ms < -(_MS_PER_MINUTE // 2))
+        )
+        return cls(
+            time_ms=time_ms,
+            source_index=np.repeat(np.asarray(source_index, dtype=np.int64), counts),
+            object_id=np.array([p.ptc_id for p in participants], dtype=np.int64),
+            x_m=np.asarray(x_m, dtype=np.float64),
+            y_m=np.asarray(y_m, dtype=np.float64),
+            speed_mps=speed_units_to_mps(np.array([p.speed for p in participants], dtype=np.int64)),
+            heading_deg=heading_units_to_deg(np.array([p.heading for p in participants], dtype=np.int64)),
+            length_m=np.array([p.size.length for p in participants], dtype=np.float64) / 100.0,
+            width_m=np.array([p.size.width for p in participants], dtype=np.float64) / 100.0,
+            kind=np.array(
+                [
+                    actor_kind(p.ptc_type, p.vehicle_class.classification if p.vehicle_class else None)
+                    for p in participants
+                ],
+                dtype=np.int64,
+            ),
+            self_report=np.zeros(len(participants), dtype=np.bool_),
         )
 
     @classmethod

@@ -32,17 +32,19 @@ def initiate(
     detections: Detections,
     *,
     time_ms: float,
+    xy_m: FloatArray,
     velocity_mps: FloatArray,
-    noise: FloatArray,
+    variance: FloatArray,
     source_bits: IntArray,
     allocate: Callable[[int], IntArray],
 ) -> TrackTable:
-    """One tentative track per detection: state [x, y, vx, vy] from the report, covariance R (the
-    velocity variance doubled, since one report's heading is the least reliable part)."""
+    """One tentative track per detection: state [x, y, vx, vy] from the report (aligned to ``time_ms``),
+    covariance diag(R) with the velocity variance doubled (one report's heading is its weakest part)."""
     count = len(detections)
-    state = np.column_stack([detections.x_m, detections.y_m, velocity_mps])
-    covariance = noise.copy()
-    covariance[:, 2:, 2:] *= 2.0
+    state = np.column_stack([xy_m, velocity_mps])
+    covariance = np.zeros((count, 4, 4))
+    index = np.arange(4)
+    covariance[:, index, index] = variance * np.array([1.0, 1.0, 2.0, 2.0])
     votes = np.zeros((count, KIND_COUNT))
     weight = np.where(detections.self_report, SELF_REPORT_KIND_WEIGHT, 1.0)
     votes[np.arange(count), np.clip(detections.kind, 0, KIND_COUNT - 1)] = weight
@@ -60,6 +62,9 @@ def initiate(
         length_m=detections.length_m.copy(),
         width_m=detections.width_m.copy(),
         bsm_id=np.where(detections.self_report, detections.object_id, NO_BSM_ID),
+        bsm_xy_m=xy_m.copy(),
+        bsm_velocity_mps=velocity_mps.copy(),
+        bsm_time_ms=np.where(detections.self_report, time_ms, np.nan),
         source_bits=source_bits.copy(),
         source_count=np.zeros(count, np.int64),
     )
@@ -68,10 +73,11 @@ def initiate(
 def merge_duplicates(table: TrackTable, *, fusion_ms: float, config: FusionConfig) -> BoolArray:
     """Rows to keep after folding duplicate tracks of one object into one.
 
-    Two tracks are one object when, at ``fusion_ms``, they lie within ``merge_distance_m`` with velocities
-    within ``merge_speed_mps``, and no sender updated both this frame (a sender reports an object once,
-    so two tracks fed by one sender in one frame are two objects — pedestrians walking side by side).
-    The survivor is the confirmed one, else the older (smaller global id); it inherits a BSM id.
+    Two tracks are one object when, at ``fusion_ms``, their positions agree,
+    Δ' (P_a + P_b)⁻¹ Δ ≤ ``merge_chi2`` (and |Δ| ≤ ``merge_distance_m``), their velocities are within
+    ``merge_speed_mps``, and no sender updated both this frame (a sender reports an object once, so two
+    tracks fed by one sender in one frame are two objects — pedestrians walking side by side).
+    The survivor is the confirmed one, else the older (smaller global id); it inherits a BSM identity.
     """
     keep = np.ones(len(table), np.bool_)
     if len(table) < 2:
@@ -82,9 +88,18 @@ def merge_duplicates(table: TrackTable, *, fusion_ms: float, config: FusionConfi
     if len(pairs) == 0:
         return keep
     a, b = pairs[:, 0], pairs[:, 1]
+    delta = xy[a] - xy[b]
+    s = table.covariance[a, :2, :2] + table.covariance[b, :2, :2]
+    det = s[:, 0, 0] * s[:, 1, 1] - s[:, 0, 1] ** 2
+    distance2 = (
+        s[:, 1, 1] * delta[:, 0] ** 2
+        - 2 * s[:, 0, 1] * delta[:, 0] * delta[:, 1]
+        + s[:, 0, 0] * delta[:, 1] ** 2
+    ) / det
     close_velocity = np.hypot(*(table.state[a, 2:] - table.state[b, 2:]).T) <= config.merge_speed_mps
     disjoint = (table.source_bits[a] & table.source_bits[b]) == 0
-    a, b = a[close_velocity & disjoint], b[close_velocity & disjoint]
+    same = (distance2 <= config.merge_chi2) & close_velocity & disjoint
+    a, b = a[same], b[same]
     if len(a) == 0:
         return keep
     # rank: confirmed first, then older id
@@ -95,7 +110,8 @@ def merge_duplicates(table: TrackTable, *, fusion_ms: float, config: FusionConfi
     loser = np.where(a_wins, b, a)
     keep[loser] = False
     inherit = (table.bsm_id[winner] == NO_BSM_ID) & (table.bsm_id[loser] != NO_BSM_ID)
-    table.bsm_id[winner[inherit]] = table.bsm_id[loser[inherit]]
+    for column in (table.bsm_id, table.bsm_xy_m, table.bsm_velocity_mps, table.bsm_time_ms):
+        column[winner[inherit]] = column[loser[inherit]]
     table.hit[winner] |= table.hit[loser]
     return keep
 

@@ -16,7 +16,6 @@ from roadcloud.fusion.config import FusionConfig
 from roadcloud.fusion.engine import FusionEngine, LaneMatching
 from roadcloud.fusion.ldm import LdmSnapshot
 from roadcloud.twin.manifest import Manifest
-from roadcloud.twin.recording import read_header, read_recording
 
 FUSED_MESSAGES = frozenset({"rsm", "bsm"})
 
@@ -24,12 +23,18 @@ FUSED_MESSAGES = frozenset({"rsm", "bsm"})
 def fuse_recording(
     path: Path, config: FusionConfig | None = None, *, lane_matcher: LaneMatching | None = None
 ) -> Iterator[LdmSnapshot]:
-    """One snapshot per 100 ms from the first delivery to the last delivery plus the budget."""
+    """One snapshot per 100 ms from the first delivery to the last delivery plus the budget.
+
+    Snapshot ``time_ms`` = tick − ``latency_budget_ms``: a multiple of 100 ms, equal to the twin's truth
+    times, holding every track's state estimated AT that time from data measured up to it.
+    """
+    # imported here: the recording module sits beside the SUMO runtime, which fusion itself never needs
+    from roadcloud.twin.recording import read_header, read_recording
+
     header = read_header(path)
     config = config or FusionConfig()
     engine = FusionEngine(config, header.geo(), lane_matcher=lane_matcher)
-    for _ in register_units(engine, header.manifest_toml):
-        pass
+    register_units(engine, header.manifest_toml)
     step = config.step_ms
     next_tick: int | None = None
     last_delivery = 0
@@ -50,8 +55,8 @@ def fuse_recording(
         next_tick += step
 
 
-def register_units(engine: FusionEngine, manifest_toml: str) -> Iterator[int]:
-    """Register the manifest's roadside units in manifest order, so source indices are stable."""
+def register_units(engine: FusionEngine, manifest_toml: str) -> list[int]:
+    """Register the manifest's roadside units in manifest order, so source indices are stable; returns
+    their indices."""
     manifest = msgspec.toml.decode(manifest_toml, type=Manifest)
-    for unit in manifest.rsu:
-        yield engine.source_index(f"rsu/{unit.id}")
+    return [engine.source_index(f"rsu/{unit.id}") for unit in manifest.rsu]

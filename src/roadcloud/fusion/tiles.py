@@ -1,13 +1,16 @@
 """Tiles: the zone cut into squares, the unit of ownership and scale-out of fusion.
 
-A tile's key packs its column and row, ``key = (col + 2³¹) · 2³² + (row + 2³¹)``, with
-``col = floor(x / size)``, ``row = floor(y / size)`` in the local frame. Detections are routed to the tile
-under their position; after each frame a track whose position has left its tile is handed, row and global
-id unchanged, to the tile it is now in.
+A tile's key packs its column and row, ``key = (col + 2³⁰) · 2³² + (row + 2³⁰)``, with
+``col = floor(x / size)``, ``row = floor(y / size)`` in the local frame. One ``Tracker`` owns each tile's
+tracks. The engine routes a detection to the tile owning the track its sender's id last went to, else to
+that of the nearest track within the halo, else to the tile under it; when tracks of several tiles lie
+within the halo of one detection, those tiles are fused together for that frame. After each frame a track
+whose position has left its tile is handed, row and global id unchanged, to the tile it is now in.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +19,7 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-_BIAS = 1 << 31
+_BIAS = 1 << 30  # keys stay non-negative int64 (-1 can mean "no tile")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,5 +50,5 @@ def route(keys: IntArray) -> list[tuple[int, IntArray]]:
     bounds = np.r_[starts, len(keys)]
     return [
         (int(sorted_keys[start]), order[start:stop].astype(np.int64))
-        for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
+        for start, stop in itertools.pairwise(bounds)
     ]

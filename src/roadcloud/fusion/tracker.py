@@ -1,11 +1,16 @@
-"""One tile's tracker: wires predictor, gate, assignment, updater and life cycle together.
+"""One tile's tracker: wires predictor, gate, assignment, updater and life cycle together, once per frame.
 
-Per batch (one sender, one measurement time):
+Per frame, for the detections routed to the tile (every sender, corrected measurement times):
 
-    predict nearby tracks to the batch time  →  gate (Mahalanobis)  →  assign (Hungarian)
-    →  update matched tracks  →  initiate tentative tracks from the rest
+    align   each detection to the fusion time:  z_T = z + v_det (T - t),  R_pos += R_vel (T - t)²
+    predict every track to T                                               (kalman.predict)
+    gate    d² = Mahalanobis, χ² gate, identity-backed exceptions           (association)
+    assign  one-to-one per sender                                           (associate_by_source)
+    update  each hit track once with the information-weighted mean of its detections:
+            R̄⁻¹ = Σ R_i⁻¹,  z̄ = R̄ Σ R_i⁻¹ z_i                               (kalman.update)
+    initiate tentative tracks from the rest                                  (lifecycle.initiate)
 
-and once per frame ``end_frame`` (merge duplicates, confirm, delete). All steps are array operations.
+and ``end_frame`` (merge duplicates, confirm, delete). All steps are array operations over the tile.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from roadcloud.fusion import kalman
-from roadcloud.fusion.association import associate, mahalanobis2
+from roadcloud.fusion.association import Candidates, associate_pairs, candidate_pairs, pair_mahalanobis2
 from roadcloud.fusion.config import FusionConfig
 from roadcloud.fusion.detections import Detections
 from roadcloud.fusion.lifecycle import SELF_REPORT_KIND_WEIGHT, end_frame, initiate, merge_duplicates
@@ -26,28 +31,39 @@ from roadcloud.fusion.tracks import KIND_COUNT, NO_BSM_ID, IdentityMemory, Track
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-CANDIDATE_MARGIN_M = 30.0
-"""Tracks farther than this outside a batch's bounding box are not predicted or scored for it."""
+CANDIDATE_REACH_M = 8.0
+"""Search radius for tracks whose gate is tighter than this (all but coasting ones)."""
+
+BSM_ANCHOR_MAX_AGE_MS = 250.0
+"""A self-report older than this is not extrapolated for clock-offset estimation."""
 
 
 @dataclass(frozen=True, slots=True)
-class BatchResult:
-    """What one batch did: matched and new counts, and the timing residuals of fast confirmed matches
-    (seconds, δ = -(r·v)/|v|², the sender's clock error still left after correction)."""
+class FrameResult:
+    """What one frame did in one tile: matched pairs and new tracks, and the timing residuals of roadside
+    matches with connected vehicles: ``timing_residual_s`` δ = -(r·v)/|v|² per pair, from sender
+    ``timing_source``."""
 
     matched: int
     initiated: int
     timing_residual_s: FloatArray
+    timing_source: IntArray
 
 
-def measurement_noise(detections: Detections, config: FusionConfig) -> FloatArray:
-    """(D, 4, 4) diagonal R for [x, y, vx, vy]: roadside or self-report accuracy per row."""
-    position_std = np.where(detections.self_report, config.bsm_position_std_m, config.rsu_position_std_m)
-    velocity_std = np.where(detections.self_report, config.bsm_velocity_std_mps, config.rsu_velocity_std_mps)
-    noise = np.zeros((len(detections), 4, 4))
-    noise[:, 0, 0] = noise[:, 1, 1] = position_std**2
-    noise[:, 2, 2] = noise[:, 3, 3] = velocity_std**2
-    return noise
+def measurement_variance(detections: Detections, config: FusionConfig) -> FloatArray:
+    """(D, 4) diagonal of R for [x, y, vx, vy]: roadside or self-report accuracy per row."""
+    position_var = np.where(detections.self_report, config.bsm_position_std_m, config.rsu_position_std_m) ** 2
+    velocity_var = (
+        np.where(detections.self_report, config.bsm_velocity_std_mps, config.rsu_velocity_std_mps) ** 2
+    )
+    return np.column_stack([position_var, position_var, velocity_var, velocity_var])
+
+
+def _diagonal(variance: FloatArray) -> FloatArray:
+    out = np.zeros((len(variance), variance.shape[1], variance.shape[1]))
+    index = np.arange(variance.shape[1])
+    out[:, index, index] = variance
+    return out
 
 
 class Tracker:
@@ -58,91 +74,229 @@ class Tracker:
         self.table = TrackTable.empty()
         self._allocate = allocate
 
-    def process(self, batch: Detections, *, time_ms: float, memory: IdentityMemory) -> BatchResult:
-        """Fuse one batch measured at ``time_ms`` (already corrected for the sender's clock offset)."""
+    def process(
+        self,
+        detections: Detections,
+        *,
+        time_ms: FloatArray,
+        fusion_ms: float,
+        keys: IntArray,
+        remembered: IntArray,
+        memory: IdentityMemory,
+    ) -> FrameResult:
+        """Fuse one frame of detections (measured at ``time_ms``, clock-corrected) into the state at
+        ``fusion_ms``. ``keys``: each detection's sender identity (``IdentityMemory.key``);
+        ``remembered``: the track that identity last went to (-1: none)."""
         config = self.config
         table = self.table
-        xy = np.column_stack([batch.x_m, batch.y_m])
-        velocity = batch.velocity_mps
-        noise = measurement_noise(batch, config)
-        bits = np.left_shift(np.int64(1), batch.source_index % 63)
-        keys = IdentityMemory.key(batch.source_index, batch.object_id)
-        remembered = memory.lookup(keys)
-        remembered[batch.self_report] = -1
+        raw_xy = np.column_stack([detections.x_m, detections.y_m])
+        velocity = detections.velocity_mps
+        variance = measurement_variance(detections, config)
+        lag_s = (fusion_ms - time_ms) / 1000.0
+        xy = raw_xy + velocity * lag_s[:, np.newaxis]
+        variance[:, :2] += variance[:, 2:] * (lag_s**2)[:, np.newaxis]
+        bits = np.left_shift(np.int64(1), detections.source_index % 63)
+        no_residual = FrameResult(0, 0, np.empty(0), np.empty(0, np.int64))
 
-        low = xy.min(axis=0) - CANDIDATE_MARGIN_M
-        high = xy.max(axis=0) + CANDIDATE_MARGIN_M
-        position = table.state[:, :2]
-        near = np.flatnonzero(((position >= low) & (position <= high)).all(axis=1))
-        residual = np.empty(0)
-        unassigned = np.arange(len(batch), dtype=np.int64)
-        matched = 0
-        if len(near):
-            dt_s = (time_ms - table.time_ms[near]) / 1000.0
+        rows = cols = np.empty(0, np.int64)
+        unassigned = np.arange(len(detections), dtype=np.int64)
+        result = no_residual
+        if len(table):
+            dt_s = (fusion_ms - table.time_ms) / 1000.0
             state, covariance = kalman.predict(
-                table.state[near], table.covariance[near], dt_s, config.accel_density_m2ps3
+                table.state, table.covariance, dt_s, config.accel_density_m2ps3
             )
-            distance2 = mahalanobis2(state[:, :2], covariance[:, :2, :2], xy, noise[:, :2, :2])
-            same = remembered[np.newaxis, :] == table.track_id[near, np.newaxis]
-            same |= (
-                batch.self_report[np.newaxis, :]
-                & (table.bsm_id[near, np.newaxis] == batch.object_id[np.newaxis, :])
-                & (table.bsm_id[near, np.newaxis] != NO_BSM_ID)
+            table.state, table.covariance = state, covariance
+            table.time_ms = np.full(len(table), float(fusion_ms))
+            assignment = associate_pairs(
+                self._candidates(
+                    state=state,
+                    covariance=covariance,
+                    detections=detections,
+                    xy=xy,
+                    velocity=velocity,
+                    variance=variance,
+                    remembered=remembered,
+                ),
+                detections.source_index,
+                len(detections),
             )
-            penalty = np.where(table.confirmed[near], 0.0, config.tentative_penalty)
-            result = associate(
-                distance2,
-                gate_chi2=config.gate_chi2,
-                same_identity=same,
-                identity_bonus=config.identity_bonus,
-                track_penalty=penalty,
-            )
-            rows, cols = result.track_index, result.detection_index
-            matched = len(rows)
-            unassigned = result.unassigned_detections
-            if matched:
-                z = np.column_stack([xy[cols], velocity[cols]])
-                new_state, new_cov = kalman.update(
-                    state[rows], covariance[rows], z, noise[cols], kalman.H_POSITION_VELOCITY
+            rows, cols = assignment.track_index, assignment.detection_index
+            unassigned = assignment.unassigned_detections
+            if len(rows):
+                self._update(
+                    rows=rows,
+                    cols=cols,
+                    xy=xy,
+                    velocity=velocity,
+                    variance=variance,
+                    distance2=assignment.distance2,
+                    fusion_ms=fusion_ms,
                 )
-                target = near[rows]
-                residual = self._timing_residual(state[rows], xy[cols], table.confirmed[target])
-                table.state[target] = new_state
-                table.covariance[target] = new_cov
-                table.time_ms[target] = time_ms
-                table.last_hit_ms[target] = time_ms
-                table.hit[target] = True
-                table.source_bits[target] |= bits[cols]
-                weight = np.where(batch.self_report[cols], SELF_REPORT_KIND_WEIGHT, 1.0)
-                np.add.at(table.kind_votes, (target, np.clip(batch.kind[cols], 0, KIND_COUNT - 1)), weight)
-                gain = config.size_gain
-                table.length_m[target] += gain * (batch.length_m[cols] - table.length_m[target])
-                table.width_m[target] += gain * (batch.width_m[cols] - table.width_m[target])
-                own = batch.self_report[cols]
-                table.bsm_id[target[own]] = batch.object_id[cols[own]]
-                roadside = ~own
-                memory.remember(keys[cols[roadside]], table.track_id[target[roadside]])
+                result = self._record(
+                    rows=rows,
+                    cols=cols,
+                    detections=detections,
+                    raw_xy=raw_xy,
+                    velocity=velocity,
+                    time_ms=time_ms,
+                    bits=bits,
+                    keys=keys,
+                    memory=memory,
+                )
         if len(unassigned):
             new = initiate(
-                batch.take(unassigned),
-                time_ms=time_ms,
+                detections.take(unassigned),
+                time_ms=float(fusion_ms),
+                xy_m=xy[unassigned],
                 velocity_mps=velocity[unassigned],
-                noise=noise[unassigned],
+                variance=variance[unassigned],
                 source_bits=bits[unassigned],
                 allocate=self._allocate,
             )
-            roadside = ~batch.self_report[unassigned]
-            memory.remember(keys[unassigned[roadside]], new.track_id[roadside])
+            new.bsm_xy_m = raw_xy[unassigned]
+            new.bsm_time_ms = np.where(detections.self_report[unassigned], time_ms[unassigned], np.nan)
+            memory.remember(keys[unassigned], new.track_id)
             table.extend(new)
-        return BatchResult(matched, len(unassigned), residual)
+        return FrameResult(len(rows), len(unassigned), result.timing_residual_s, result.timing_source)
 
-    def _timing_residual(self, predicted: FloatArray, measured_xy: FloatArray, confirmed: NDArray[np.bool_]) -> FloatArray:
-        velocity = predicted[:, 2:]
+    def _candidates(
+        self,
+        *,
+        state: FloatArray,
+        covariance: FloatArray,
+        detections: Detections,
+        xy: FloatArray,
+        velocity: FloatArray,
+        variance: FloatArray,
+        remembered: IntArray,
+    ) -> Candidates:
+        """Score the pairs the gate can reach: position d² (gated), identity, penalty, velocity term."""
+        config = self.config
+        table = self.table
+        # the gate reaches at most sqrt(gate · (trace P + max R)) metres; the sender id up to identity_gate_m
+        # (capped: a coasting track's gate must not sweep a whole junction)
+        reach_m = np.clip(
+            np.sqrt(config.gate_chi2 * (covariance[:, 0, 0] + covariance[:, 1, 1] + variance[:, :2].max())),
+            config.identity_gate_m,
+            config.max_gate_reach_m,
+        )
+        t, d = candidate_pairs(state[:, :2], xy, reach_m=reach_m, default_reach_m=CANDIDATE_REACH_M)
+        position_cov = covariance[t, :2, :2].copy()
+        position_cov[:, 0, 0] += variance[d, 0]
+        position_cov[:, 1, 1] += variance[d, 1]
+        delta = xy[d] - state[t, :2]
+        distance2 = pair_mahalanobis2(delta, position_cov)
+        velocity_cov = covariance[t, 2:, 2:].copy()
+        velocity_cov[:, 0, 0] += variance[d, 2]
+        velocity_cov[:, 1, 1] += variance[d, 3]
+        velocity_term = np.minimum(
+            pair_mahalanobis2(velocity[d] - state[t, 2:], velocity_cov), config.velocity_cost_cap
+        )
+        same = (remembered[d] == table.track_id[t]) | (
+            detections.self_report[d]
+            & (table.bsm_id[t] == detections.object_id[d])
+            & (table.bsm_id[t] != NO_BSM_ID)
+        )
+        distance2_m2 = (delta**2).sum(axis=1)
+        within_identity_gate = distance2_m2 <= config.identity_gate_m**2
+        within_reach = distance2_m2 <= config.max_gate_reach_m**2
+        feasible = ((distance2 <= config.gate_chi2) & within_reach) | (same & within_identity_gate)
+        cost = (
+            np.minimum(distance2, config.gate_chi2)
+            - config.identity_bonus * same
+            + np.where(table.confirmed[t], 0.0, config.tentative_penalty)
+            + velocity_term
+        )
+        return Candidates(t, d, distance2, cost, feasible)
+
+    def _update(
+        self,
+        *,
+        rows: IntArray,
+        cols: IntArray,
+        xy: FloatArray,
+        velocity: FloatArray,
+        variance: FloatArray,
+        distance2: FloatArray,
+        fusion_ms: float,
+    ) -> None:
+        """One Kalman update per hit track with the information-weighted mean of its detections."""
+        table = self.table
+        hit, slot = np.unique(rows, return_inverse=True)
+        information = 1.0 / variance[cols]
+        z = np.column_stack([xy[cols], velocity[cols]])
+        total_information = np.zeros((len(hit), 4))
+        weighted = np.zeros((len(hit), 4))
+        np.add.at(total_information, slot, information)
+        np.add.at(weighted, slot, information * z)
+        fused_z = weighted / total_information
+        prior = table.covariance[hit]
+        jumped = distance2 > self.config.gate_chi2
+        if jumped.any():
+            # accepted on identity outside the gate: the model was wrong (a one-step lane change), so
+            # widen P by r r' before the update
+            r = np.zeros((len(hit), 2))
+            r[slot[jumped]] = xy[cols[jumped]] - table.state[rows[jumped], :2]
+            prior = prior + np.pad(r[:, :, np.newaxis] * r[:, np.newaxis, :], ((0, 0), (0, 2), (0, 2)))
+        new_state, new_cov = kalman.update(
+            table.state[hit], prior, fused_z, _diagonal(1.0 / total_information), kalman.H_POSITION_VELOCITY
+        )
+        table.state[hit] = new_state
+        table.covariance[hit] = new_cov
+        table.last_hit_ms[hit] = fusion_ms
+        table.hit[hit] = True
+
+    def _record(
+        self,
+        *,
+        rows: IntArray,
+        cols: IntArray,
+        detections: Detections,
+        raw_xy: FloatArray,
+        velocity: FloatArray,
+        time_ms: FloatArray,
+        bits: IntArray,
+        keys: IntArray,
+        memory: IdentityMemory,
+    ) -> FrameResult:
+        """Book-keeping of matched pairs: senders, class votes, size, BSM anchor, identities, timing."""
+        table = self.table
+        np.bitwise_or.at(table.source_bits, rows, bits[cols])
+        own = detections.self_report[cols]
+        weight = np.where(own, SELF_REPORT_KIND_WEIGHT, 1.0)
+        np.add.at(table.kind_votes, (rows, np.clip(detections.kind[cols], 0, KIND_COUNT - 1)), weight)
+        gain = self.config.size_gain
+        table.length_m[rows] += gain * (detections.length_m[cols] - table.length_m[rows])
+        table.width_m[rows] += gain * (detections.width_m[cols] - table.width_m[rows])
+        anchored = rows[own]
+        table.bsm_id[anchored] = detections.object_id[cols[own]]
+        table.bsm_xy_m[anchored] = raw_xy[cols[own]]
+        table.bsm_velocity_mps[anchored] = velocity[cols[own]]
+        table.bsm_time_ms[anchored] = time_ms[cols[own]]
+        memory.remember(keys[cols], table.track_id[rows])
+        roadside_rows, roadside_cols = rows[~own], cols[~own]
+        residual = self._timing_residual(roadside_rows, raw_xy[roadside_cols], time_ms[roadside_cols])
+        usable, delta_s = residual
+        return FrameResult(len(rows), 0, delta_s, detections.source_index[roadside_cols[usable]])
+
+    def _timing_residual(
+        self, target: IntArray, measured_xy: FloatArray, time_ms: FloatArray
+    ) -> tuple[NDArray[np.bool_], FloatArray]:
+        """δ = -(r·v)/|v|² (s) of roadside matches against the track's last self-report extrapolated to
+        the detection's time: r = z - (z_bsm + v_bsm (t - t_bsm)). GNSS time is exact, so δ is the
+        sender's remaining clock error (sender ahead: δ > 0). Only fast vehicles with a recent report."""
+        table = self.table
+        age_ms = time_ms - table.bsm_time_ms[target]
+        velocity = table.bsm_velocity_mps[target]
         speed2 = (velocity**2).sum(axis=1)
-        usable = confirmed & (speed2 >= self.config.clock_offset_min_speed_mps**2)
-        r = measured_xy[usable] - predicted[usable, :2]
+        usable = (np.abs(age_ms) <= BSM_ANCHOR_MAX_AGE_MS) & (
+            speed2 >= self.config.clock_offset_min_speed_mps**2
+        )
+        expected = table.bsm_xy_m[target[usable]] + velocity[usable] * (age_ms[usable, np.newaxis] / 1000.0)
+        r = measured_xy[usable] - expected
         delta_s: FloatArray = -(r * velocity[usable]).sum(axis=1) / speed2[usable]
-        return delta_s
+        return usable, delta_s
 
     def end_frame(self, fusion_ms: float) -> None:
         """Merge duplicates, then advance every track's life cycle by one frame."""

@@ -26,7 +26,8 @@ NO_BSM_ID = 0
 class TrackTable:
     """N tracks. ``time_ms`` is the time the state refers to (float: corrected sender times are not on
     the 100 ms grid); ``history`` holds one hit bit per past frame, newest in bit 0; ``kind_votes``
-    counts reports per ``ActorKind``; ``bsm_id`` is the self-reported id of the vehicle (0 when none);
+    counts reports per ``ActorKind``; ``bsm_id`` is the self-reported id of the vehicle (0 when none) and
+    ``bsm_*`` its last raw self-report (time NaN when none), the GNSS-timed anchor for clock offsets;
     ``source_bits`` marks the senders (bit = source index mod 63) that updated the track this frame and
     ``source_count`` how many did in the last completed frame."""
 
@@ -43,6 +44,9 @@ class TrackTable:
     length_m: FloatArray
     width_m: FloatArray
     bsm_id: IntArray
+    bsm_xy_m: FloatArray
+    bsm_velocity_mps: FloatArray
+    bsm_time_ms: FloatArray
     source_bits: IntArray
     source_count: IntArray
 
@@ -65,26 +69,43 @@ class TrackTable:
             length_m=np.empty(0),
             width_m=np.empty(0),
             bsm_id=np.empty(0, np.int64),
+            bsm_xy_m=np.empty((0, 2)),
+            bsm_velocity_mps=np.empty((0, 2)),
+            bsm_time_ms=np.empty(0),
             source_bits=np.empty(0, np.int64),
             source_count=np.empty(0, np.int64),
         )
 
     def take(self, index: IntArray | BoolArray) -> TrackTable:
         """A new table of the selected rows (copies)."""
-        return TrackTable(*(getattr(self, f.name)[index] for f in fields(self)))
+        return TrackTable(*(getattr(self, name)[index] for name in _COLUMNS))
 
     def extend(self, other: TrackTable) -> None:
         """Append ``other``'s rows."""
-        for f in fields(self):
-            setattr(self, f.name, np.concatenate([getattr(self, f.name), getattr(other, f.name)]))
+        if len(other) == 0:
+            return
+        for name in _COLUMNS:
+            setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
 
     def keep(self, mask: BoolArray) -> None:
         """Drop every row where ``mask`` is False."""
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name)[mask])
+        if mask.all():
+            return
+        for name in _COLUMNS:
+            setattr(self, name, getattr(self, name)[mask])
+
+    @classmethod
+    def concatenate(cls, tables: list[TrackTable]) -> TrackTable:
+        """One table of all rows, in order (one concatenation per column)."""
+        if not tables:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(table, name) for table in tables]) for name in _COLUMNS))
 
     def columns(self) -> dict[str, NDArray[Any]]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in _COLUMNS}
+
+
+_COLUMNS = tuple(f.name for f in fields(TrackTable))
 
 
 def popcount(values: IntArray) -> IntArray:
@@ -99,8 +120,10 @@ def popcount(values: IntArray) -> IntArray:
 class IdentityMemory:
     """Which track each sender's object id last went to, as sorted key arrays (vectorised look-up).
 
-    Key = source index · 2²⁰ + object id (RSU object ids are 16-bit). Lets association keep an identity
-    through a close call between neighbouring objects, the way a unit's own tracker already did.
+    Key = source index · 2²⁰ + object id for a roadside unit's object (ids are 16-bit), the 64-bit
+    temporary id itself for a self-report (a random id falls below 2³⁰ once in 2³⁴). Lets association keep
+    an identity through a close call or a one-step lane change, and lets the engine route a detection to
+    the tile that owns its track.
     """
 
     _SHIFT = 20
@@ -112,8 +135,10 @@ class IdentityMemory:
         self._pending_ids: list[IntArray] = []
 
     @classmethod
-    def key(cls, source_index: IntArray, object_id: IntArray) -> IntArray:
-        return (source_index.astype(np.int64) << cls._SHIFT) + (object_id.astype(np.int64) & 0xFFFFF)
+    def key(cls, source_index: IntArray, object_id: IntArray, self_report: BoolArray) -> IntArray:
+        roadside = (source_index.astype(np.int64) << cls._SHIFT) + (object_id.astype(np.int64) & 0xFFFFF)
+        keys: IntArray = np.where(self_report, object_id, roadside)
+        return keys
 
     def lookup(self, keys: IntArray) -> IntArray:
         """The remembered track id per key, -1 where none."""
