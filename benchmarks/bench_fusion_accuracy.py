@@ -12,7 +12,6 @@ Run: .venv/bin/python benchmarks/bench_fusion_accuracy.py [--duration-s 120] [--
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import os
 import shutil
@@ -52,8 +51,7 @@ SCENARIOS = (
 def zone_with_delay(zone: Path, delay_ms: int, folder: Path) -> Path:
     """A copy of the zone whose manifest gives every roadside unit ``delay_ms`` of network delay.
 
-    Used instead of ``Twin(delay_ms=...)``: the recording's header then carries the delays that were run
-    (and ``Twin``'s override currently fails on the manifest's msgspec structs).
+    Used instead of ``Twin(delay_ms=...)`` so that the recording's header carries the delays that were run.
     """
     copy = folder / f"zone_delay_{delay_ms}ms"
     shutil.copytree(zone, copy)
@@ -95,8 +93,7 @@ def main() -> None:
         if zone is None:
             zone = folder / "zone"
             started = time.perf_counter()
-            with contextlib.chdir(folder):  # randomTrips leaves routes.rou.xml in the working directory
-                manifest = new_zone(zone, ZoneSettings(duration_s=args.duration_s))
+            manifest = new_zone(zone, ZoneSettings(duration_s=args.duration_s))
             print(
                 f"generated default zone in {time.perf_counter() - started:.1f} s: "
                 f"{len(manifest.rsu)} roadside units; {args.duration_s:g} s per scenario"
