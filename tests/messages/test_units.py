@@ -194,3 +194,18 @@ def test_xy_offsets_match_a_degree_of_latitude_near_beijing() -> None:
     # 100 m east at 39.9 N: 100 / (6 387 km · cos 39.9°) rad
     assert abs(lon_units - 11_696) <= 20
     assert lat_units == 0
+
+
+def test_resolve_sec_marks_matches_the_scalar_version_around_minute_edges() -> None:
+    import numpy as np
+
+    from roadcloud.messages.units import resolve_sec_mark, resolve_sec_marks
+
+    references = np.array(
+        [1_780_000_000_000 + shift for shift in range(-31_000, 31_000, 250)], dtype=np.int64
+    )
+    for sec_mark in (0, 1, 29_999, 30_000, 30_001, 59_999):
+        marks = np.full(len(references), sec_mark, dtype=np.int64)
+        vector = resolve_sec_marks(marks, reference_epoch_ms=references)
+        scalar = [resolve_sec_mark(sec_mark, reference_epoch_ms=int(r)) for r in references]
+        assert vector.tolist() == scalar

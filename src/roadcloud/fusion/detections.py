@@ -22,6 +22,7 @@ from roadcloud.messages.units import (
     heading_units_to_deg,
     latlon_units_to_deg,
     resolve_sec_mark,
+    resolve_sec_marks,
     speed_units_to_mps,
 )
 
@@ -37,7 +38,6 @@ _KIND_OF_CLASS = {
     BasicVehicleClass.CYCLIST: ActorKind.BICYCLE,
 }
 _CLASSES = frozenset(int(member) for member in BasicVehicleClass)
-_MS_PER_MINUTE = 60_000
 
 
 def actor_kind(ptc_type: int, vehicle_class: int | None) -> ActorKind:
@@ -91,31 +91,11 @@ class Detections:
     @classmethod
     def from_rsm(cls, rsm: RSM, *, geo: GeoReference, reference_ms: int, source_index: int) -> Detections:
         """Every participant of one RSM; positions are offsets from the RSM's reference point."""
-        participants = rsm.participants
-        lat_units = rsm.ref_pos.lat + np.array([p.pos.lat for p in participants], dtype=np.int64)
-        lon_units = rsm.ref_pos.long + np.array([p.pos.lon for p in participants], dtype=np.int64)
-        x_m, y_m = geo.wgs84_to_local(latlon_units_to_deg(lon_units), latlon_units_to_deg(lat_units))
-        sec_marks = {p.sec_mark for p in participants}
-        times = {mark: resolve_sec_mark(mark, reference_epoch_ms=reference_ms) for mark in sec_marks}
-        count = len(participants)
-        return cls(
-            time_ms=np.array([times[p.sec_mark] for p in participants], dtype=np.int64),
-            source_index=np.full(count, source_index, dtype=np.int64),
-            object_id=np.array([p.ptc_id for p in participants], dtype=np.int64),
-            x_m=np.asarray(x_m, dtype=np.float64),
-            y_m=np.asarray(y_m, dtype=np.float64),
-            speed_mps=speed_units_to_mps(np.array([p.speed for p in participants], dtype=np.int64)),
-            heading_deg=heading_units_to_deg(np.array([p.heading for p in participants], dtype=np.int64)),
-            length_m=np.array([p.size.length for p in participants], dtype=np.float64) / 100.0,
-            width_m=np.array([p.size.width for p in participants], dtype=np.float64) / 100.0,
-            kind=np.array(
-                [
-                    actor_kind(p.ptc_type, p.vehicle_class.classification if p.vehicle_class else None)
-                    for p in participants
-                ],
-                dtype=np.int64,
-            ),
-            self_report=np.zeros(count, dtype=np.bool_),
+        return cls.from_rsms(
+            [rsm],
+            geo=geo,
+            reference_ms=np.array([reference_ms], dtype=np.int64),
+            source_index=np.array([source_index], dtype=np.int64),
         )
 
     @classmethod
@@ -140,14 +120,7 @@ class Detections:
         x_m, y_m = geo.wgs84_to_local(latlon_units_to_deg(lon_units), latlon_units_to_deg(lat_units))
         reference = np.repeat(np.asarray(reference_ms, dtype=np.int64), counts)
         sec_mark = np.array([p.sec_mark for p in participants], dtype=np.int64)
-        # resolve_sec_mark, vectorised: the candidate minute nearest to the reference
-        time_ms = reference - reference % _MS_PER_MINUTE + sec_mark
-        offset_ms = time_ms - reference
-        time_ms = (
-            time_ms
-            - _MS_PER_MINUTE * (offset_ms > _MS_PER_MINUTE // 2)
-            + _MS_PER_MINUTE * (offset_ms < -(_MS_PER_MINUTE // 2))
-        )
+        time_ms = resolve_sec_marks(sec_mark, reference_epoch_ms=reference)
         return cls(
             time_ms=time_ms,
             source_index=np.repeat(np.asarray(source_index, dtype=np.int64), counts),

@@ -83,6 +83,20 @@ def resolve_sec_mark(sec_mark: int, *, reference_epoch_ms: int) -> int:
     return min(candidates, key=lambda candidate_ms: abs(candidate_ms - reference_epoch_ms))
 
 
+def resolve_sec_marks(
+    sec_marks: NDArray[np.int64], *, reference_epoch_ms: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """``resolve_sec_mark`` for arrays, element by element, with the same choice on a 30 s tie."""
+    reference = np.asarray(reference_epoch_ms, dtype=np.int64)
+    same_minute_ms = reference - reference % MS_PER_MINUTE + np.asarray(sec_marks, dtype=np.int64)
+    ahead_ms = same_minute_ms - reference
+    half_minute_ms = MS_PER_MINUTE // 2
+    earlier = MS_PER_MINUTE * (ahead_ms >= half_minute_ms).astype(np.int64)
+    later = MS_PER_MINUTE * (ahead_ms < -half_minute_ms).astype(np.int64)
+    resolved: NDArray[np.int64] = same_minute_ms - earlier + later
+    return resolved
+
+
 def seconds_to_timemark(seconds: NDArray[np.float64]) -> NDArray[np.int64]:
     """Durations in 0.1 s, clipped to TimeMark's range (36001 = unknown)."""
     return np.clip(np.rint(np.asarray(seconds) / S_PER_TIMEMARK_UNIT), 0, 36000).astype(np.int64)
