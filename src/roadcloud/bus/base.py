@@ -57,6 +57,24 @@ class Bus(Protocol):
     ) -> None: ...
 
 
+class ClosesOnExit:
+    """``with bus:`` closes the bus however the block ends; transports inherit it and define ``close``."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 class HandlerErrorLog:
     """Logs handler exceptions at counts 1, 10, 100, …, so a handler that fails on every message of a
     10 Hz stream leaves a few lines, not thousands, and needs no clock."""

@@ -12,10 +12,8 @@ cannot break the publisher or its siblings.
 from __future__ import annotations
 
 import threading
-from types import TracebackType
-from typing import Self
 
-from roadcloud.bus.base import BusStats, Handler, HandlerErrorLog
+from roadcloud.bus.base import BusStats, ClosesOnExit, Handler, HandlerErrorLog
 from roadcloud.bus.delivery import retain_for
 from roadcloud.bus.matching import topic_matches, validate_filter, validate_topic
 from roadcloud.bus.topics import message_name
@@ -25,7 +23,7 @@ from roadcloud.bus.topics import message_name
 MAX_CACHED_ROUTES = 65_536
 
 
-class InprocBus:
+class InprocBus(ClosesOnExit):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subscriptions: list[tuple[str, Handler]] = []
@@ -83,17 +81,6 @@ class InprocBus:
             self._closed = True
             self._subscriptions.clear()
             self._routes.clear()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _dispatch(self, topic: str, payload: bytes, handlers: tuple[Handler, ...]) -> None:
         for handler in handlers:

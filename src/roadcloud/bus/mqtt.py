@@ -33,8 +33,7 @@ import threading
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -43,7 +42,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from roadcloud.bus.base import BusStats, Handler, HandlerErrorLog
+from roadcloud.bus.base import BusStats, ClosesOnExit, Handler, HandlerErrorLog
 from roadcloud.bus.delivery import delivery_for
 from roadcloud.bus.matching import topic_matches, validate_filter, validate_topic
 from roadcloud.bus.topics import message_name
@@ -63,7 +62,7 @@ class _Subscription:
     handlers: tuple[Handler, ...]
 
 
-class MqttBus:
+class MqttBus(ClosesOnExit):
     """A connected MQTT client; see the module docstring for threads and reconnection."""
 
     def __init__(
@@ -171,17 +170,6 @@ class MqttBus:
             self._closed = True
         self._client.disconnect()
         self._client.loop_stop()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- with self._lock held -------------------------------------------------------------------------
 
