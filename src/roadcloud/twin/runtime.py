@@ -34,9 +34,15 @@ from roadcloud.messages import (
     Heartbeat,
     Position3D,
 )
-from roadcloud.messages.device import DeviceKind
 from roadcloud.messages.json_codec import encode
 from roadcloud.messages.units import deg_to_latlon_units, epoch_ms_to_moy, epoch_ms_to_sec_mark
+from roadcloud.twin.devices import (
+    ZoneDevice,
+    junction_node_ids,
+    road_signals,
+    signal_device_id,
+    zone_devices,
+)
 from roadcloud.twin.field import (
     ParticipantColumns,
     VehicleIdentity,
@@ -95,15 +101,6 @@ class Emission:
     payload: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class ZoneDevice:
-    device_id: str
-    kind: DeviceKind
-    name: str  # the junction or SUMO traffic light it belongs to
-    lon_deg: float
-    lat_deg: float
-
-
 @dataclass(slots=True)
 class TwinStats:
     time_s: float = 0.0
@@ -141,10 +138,6 @@ def sensor_model_for(manifest: Manifest, noise: str | None = None) -> SensorMode
         if getattr(manifest.sensors, name) is not None and noise is None
     }
     return replace(model, **overrides)
-
-
-def signal_device_id(node_id: int) -> str:
-    return f"S{node_id:04d}"
 
 
 def load_zone_map(manifest: Manifest, folder: Path) -> RoadMap:
@@ -201,15 +194,9 @@ class Twin:
         ]
         self._unit_jitter_ms = np.array([u.network_jitter_ms for u in specs], dtype=np.int64)
         self._topics: dict[tuple[str, str, str], str] = {}
-        # Road traffic lights only: rail signals have no program in the network and no SPAT.
-        self.signals = {
-            tls_id: controller
-            for tls_id, controller in self.road_map.signal_controllers.items()
-            if controller.phases and controller.groups
-        }
-        junctions = sorted(self.road_map.junctions)
-        self.node_ids = {junction_id: number for number, junction_id in enumerate(junctions, start=1)}
-        self.devices = self._find_devices()
+        self.signals = road_signals(self.road_map)
+        self.node_ids = junction_node_ids(self.road_map)
+        self.devices = zone_devices(self.manifest, self.road_map)
         self.stats = TwinStats()
         self._rng = np.random.default_rng(self.seed)
         self._connected_threshold = int(self.manifest.demand.connected_share * 2**64)
@@ -266,25 +253,6 @@ class Twin:
     def zone_devices(self) -> list[ZoneDevice]:
         """Every roadside device of the zone with its position, for provisioning the registry."""
         return list(self.devices)
-
-    def _find_devices(self) -> list[ZoneDevice]:
-        devices = [
-            ZoneDevice(unit.id, DeviceKind.RSU, unit.junction or unit.id, float(lon), float(lat))
-            for unit, lon, lat in zip(self.unit_specs, self.unit_lon_deg, self.unit_lat_deg, strict=True)
-        ]
-        for controller in self.signals.values():
-            junction = self.road_map.junctions[controller.junction_ids[0]]
-            lon, lat = self.road_map.geo.local_to_wgs84(np.array([junction.x_m]), np.array([junction.y_m]))
-            devices.append(
-                ZoneDevice(
-                    signal_device_id(self.node_ids[junction.id]),
-                    DeviceKind.SIGNAL,
-                    controller.tls_id,
-                    float(lon[0]),
-                    float(lat[0]),
-                )
-            )
-        return devices
 
     # -- SUMO ---------------------------------------------------------------------------------------
 
