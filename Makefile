@@ -24,11 +24,18 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(INSTALLED)
 
-# Integration tests start their own Mosquitto broker; install it when the machine has none.
+# Integration tests start their own Mosquitto broker and PostgreSQL server (never the machine's own
+# services) and drive Debian's Chromium; install the programs when the machine has none.
 system-deps:
 	@command -v mosquitto >/dev/null 2>&1 || { \
 		echo "installing mosquitto (MQTT broker for the integration tests)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "installing postgresql (server binaries; the store's integration tests start their own server)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium (the dashboard's browser tests drive it through Playwright)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests benchmarks

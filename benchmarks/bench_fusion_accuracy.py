@@ -1,12 +1,20 @@
 """Fusion accuracy vs. no-fusion baselines on the default zone, across sensor noise and network delay.
 
-Generates the default zone, records one twin run per scenario (noise low / default / high at the zone's
-own network delays; RSU delay 0 / 100 / 300 ms at default noise), and for each prints the table of
-``roadcloud eval fusion``: MOTA, IDF1, ID switches, false positives, misses and position error of fusion
-next to the best single roadside unit per object and the raw union of all roadside reports. Scenarios run
-in parallel worker processes (one SUMO per process); accuracy does not depend on that, wall times do.
+Generates the default zone, records one twin run per recording (noise low / default / high at the zone's
+own network delays; RSU delay 0 / 100 / 300 ms at default noise), and for each scenario prints the table
+of ``roadcloud eval fusion --at-publication``: MOTA, IDF1, ID switches, false positives, misses and
+position error of fusion (its map at the map's time, and predicted to the moment it is published) next to
+a single roadside unit per place and the raw union of all roadside reports, and how old fusion's map is
+when published. Two more scenarios replay the 300 ms recording with other time-alignment settings, to
+show the trade-off the default makes: a fixed 100 ms budget with late data fused out of sequence
+(fresher map), and a fixed 100 ms budget with late data dropped (fusion before #4's time alignment).
+
+Recordings run in parallel worker processes (one SUMO per process), then scenarios are scored in
+parallel; accuracy does not depend on that, wall times do. ``--recordings DIR`` keeps the zone and the
+recordings there and reuses them on the next run.
 
 Run: .venv/bin/python benchmarks/bench_fusion_accuracy.py [--duration-s 120] [--jobs 6] [--zone DIR]
+     [--recordings DIR]
 """
 
 from __future__ import annotations
@@ -18,13 +26,14 @@ import shutil
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
 
 from machine import machine_line
 from roadcloud.eval.accuracy import compare
+from roadcloud.fusion.config import FusionConfig
 from roadcloud.twin.commands import run_twin
 from roadcloud.twin.generator import ZoneSettings, new_zone
 from roadcloud.twin.manifest import MANIFEST_NAME, load_manifest
@@ -32,19 +41,44 @@ from roadcloud.twin.runtime import Twin
 
 
 @dataclass(frozen=True)
-class Scenario:
-    label: str
+class Recording:
+    name: str
     noise: str
     delay_ms: int | None  # RSU network delay for every unit; None keeps the zone's per-unit delays
 
 
+@dataclass(frozen=True)
+class Scenario:
+    label: str
+    recording: Recording
+    settings: dict[str, int] = field(default_factory=dict)  # FusionConfig overrides
+
+
+NOISE_LOW = Recording("noise_low", "low", None)
+NOISE_DEFAULT = Recording("noise_default", "default", None)
+NOISE_HIGH = Recording("noise_high", "high", None)
+DELAY_0 = Recording("delay_0_ms", "default", 0)
+DELAY_100 = Recording("delay_100_ms", "default", 100)
+DELAY_300 = Recording("delay_300_ms", "default", 300)
+
 SCENARIOS = (
-    Scenario("noise low", "low", None),
-    Scenario("noise default", "default", None),
-    Scenario("noise high", "high", None),
-    Scenario("delay 0 ms", "default", 0),
-    Scenario("delay 100 ms", "default", 100),
-    Scenario("delay 300 ms", "default", 300),
+    Scenario("noise low", NOISE_LOW),
+    Scenario("noise default", NOISE_DEFAULT),
+    Scenario("noise high", NOISE_HIGH),
+    Scenario("delay 0 ms", DELAY_0),
+    Scenario("delay 100 ms", DELAY_100),
+    Scenario("delay 300 ms", DELAY_300),
+    # report_coast_ms: tracks fed only by late data have their newest data ~400 ms back
+    Scenario(
+        "delay 300 ms, fixed 100 ms budget, late data retrodicted",
+        DELAY_300,
+        {"max_latency_budget_ms": 100, "report_coast_ms": 600},
+    ),
+    Scenario(
+        "delay 300 ms, fixed 100 ms budget, late data dropped (before #4)",
+        DELAY_300,
+        {"max_latency_budget_ms": 100, "max_age_ms": 0},
+    ),
 )
 
 
@@ -54,6 +88,8 @@ def zone_with_delay(zone: Path, delay_ms: int, folder: Path) -> Path:
     Used instead of ``Twin(delay_ms=...)`` so that the recording's header carries the delays that were run.
     """
     copy = folder / f"zone_delay_{delay_ms}ms"
+    if copy.exists():
+        shutil.rmtree(copy)
     shutil.copytree(zone, copy)
     manifest, _ = load_manifest(copy)
     units = [msgspec.structs.replace(unit, network_delay_ms=delay_ms) for unit in manifest.rsu]
@@ -61,47 +97,67 @@ def zone_with_delay(zone: Path, delay_ms: int, folder: Path) -> Path:
     return copy
 
 
-def run_scenario(zone: Path, scenario: Scenario, duration_s: float, folder: Path) -> str:
-    """Record one run and score it; returns the scenario's text block."""
-    path = folder / f"{scenario.label.replace(' ', '_')}.rcrec"
+def record(zone: Path, recording: Recording, duration_s: float, folder: Path) -> float:
+    """Record one run into ``folder`` unless it is there; returns the seconds it took."""
+    path = folder / f"{recording.name}.rcrec"
+    if path.exists():
+        return 0.0
     started = time.perf_counter()
-    if scenario.delay_ms is not None:
-        zone = zone_with_delay(zone, scenario.delay_ms, folder)
-    twin = Twin(zone, duration_s=duration_s, noise=scenario.noise)
-    run_twin(twin, publish=None, record=path, quiet=True, out=io.StringIO())
-    twin_s = time.perf_counter() - started
+    if recording.delay_ms is not None:
+        zone = zone_with_delay(zone, recording.delay_ms, folder)
+    partial = path.with_suffix(".partial")
+    run_twin(
+        Twin(zone, duration_s=duration_s, noise=recording.noise),
+        publish=None,
+        record=partial,
+        quiet=True,
+        out=io.StringIO(),
+    )
+    partial.rename(path)  # a run cut short is never mistaken for a whole one
+    return time.perf_counter() - started
+
+
+def run_scenario(scenario: Scenario, folder: Path) -> str:
+    """Score one scenario's recording; returns its text block."""
     started = time.perf_counter()
-    report = compare(path)
-    score_s = time.perf_counter() - started
-    delay = "zone default" if scenario.delay_ms is None else f"{scenario.delay_ms} ms"
+    report = compare(
+        folder / f"{scenario.recording.name}.rcrec", FusionConfig(**scenario.settings), at_publication=True
+    )
+    delay = "zone default" if scenario.recording.delay_ms is None else f"{scenario.recording.delay_ms} ms"
+    settings = ", ".join(f"{key}={value}" for key, value in scenario.settings.items()) or "default settings"
     return (
-        f"## {scenario.label}: noise {scenario.noise}, RSU delay {delay} "
-        f"(twin {twin_s:.0f} s, fusion + scoring {score_s:.0f} s)\n{report.table()}"
+        f"## {scenario.label}: noise {scenario.recording.noise}, RSU delay {delay}, {settings} "
+        f"(fusion + scoring {time.perf_counter() - started:.0f} s)\n{report.table()}"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--duration-s", type=float, default=120.0, help="simulated seconds per scenario")
+    parser.add_argument("--duration-s", type=float, default=120.0, help="simulated seconds per recording")
     parser.add_argument("--jobs", type=int, default=min(len(SCENARIOS), os.cpu_count() or 1))
     parser.add_argument("--zone", type=Path, default=None, help="existing zone (default: generate one)")
+    parser.add_argument("--recordings", type=Path, default=None, help="keep recordings here; reuse them")
     args = parser.parse_args()
-    print(machine_line(f"{args.jobs} scenarios in parallel"))
+    print(machine_line(f"{args.jobs} jobs in parallel"))
     with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
-        zone = args.zone
-        if zone is None:
-            zone = folder / "zone"
+        folder = Path(scratch) if args.recordings is None else args.recordings
+        folder.mkdir(parents=True, exist_ok=True)
+        zone = args.zone or folder / "zone"
+        if not zone.exists():
             started = time.perf_counter()
             manifest = new_zone(zone, ZoneSettings(duration_s=args.duration_s))
             print(
                 f"generated default zone in {time.perf_counter() - started:.1f} s: "
-                f"{len(manifest.rsu)} roadside units; {args.duration_s:g} s per scenario"
+                f"{len(manifest.rsu)} roadside units; {args.duration_s:g} s per recording"
             )
+        recordings = list(dict.fromkeys(scenario.recording for scenario in SCENARIOS))
         with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            futures = [
-                pool.submit(run_scenario, zone, scenario, args.duration_s, folder) for scenario in SCENARIOS
-            ]
+            took = pool.map(
+                record, *zip(*((zone, r, args.duration_s, folder) for r in recordings), strict=True)
+            )
+            for recording, seconds in zip(recordings, took, strict=True):
+                print(f"{recording.name}: " + (f"recorded in {seconds:.0f} s" if seconds else "reused"))
+            futures = [pool.submit(run_scenario, scenario, folder) for scenario in SCENARIOS]
             for future in futures:
                 print()
                 print(future.result(), flush=True)

@@ -23,6 +23,9 @@ COMMAND_MODULES = (
     "roadcloud.messages.commands",
     "roadcloud.ingest.commands",
     "roadcloud.eval.commands",
+    "roadcloud.store.commands",
+    "roadcloud.api.commands",
+    "roadcloud.cloud.commands",
 )
 
 EXIT_USAGE = 2

@@ -10,6 +10,8 @@ Every error a user can cause names the thing, the value and the fix in one line.
      │    ├── ManifestError    malformed or impossible zone manifest
      │    ├── SettingError     an impossible setting (negative rate, empty zone)
      │    ├── RecordingError   missing or corrupt twin recording
+     │    ├── StoreError       a database URL that cannot be used, a database newer than this roadcloud,
+     │    │                    or a store query with impossible bounds
      │    └── MessageError     a V2X message that cannot be decoded or fails validation
      │         ├── DecodeError
      │         └── ValidationError
@@ -41,6 +43,10 @@ class SettingError(InputError):
 
 class RecordingError(InputError):
     """A twin recording is missing, truncated or not a roadcloud recording."""
+
+
+class StoreError(InputError):
+    """A database cannot be opened or used as asked; the message names the URL or the bound and the fix."""
 
 
 class MessageError(InputError):

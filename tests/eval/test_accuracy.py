@@ -69,7 +69,7 @@ def test_table_has_one_line_per_metric_and_na_without_fusion() -> None:
     )
     table = AccuracyReport("run.rcrec", 2.0, None, score, score).table()
     lines = table.splitlines()
-    assert "fusion" in lines[1] and "best single unit" in lines[1] and "raw union" in lines[1]
+    assert "fusion" in lines[1] and "single unit" in lines[1] and "raw union" in lines[1]
     mota = next(line for line in lines if line.startswith("MOTA"))
     assert mota.split() == ["MOTA", "n/a", "0.800", "0.800"]
     assert any(line.startswith("ID switches / 1,000 track-frames") and "20.00" in line for line in lines)
@@ -94,7 +94,7 @@ def test_without_fusion_the_baselines_still_score(
     with pytest.raises(FusionUnavailableError, match="fusion is not available"):
         accuracy.compare(tiny_recording)
     report = score_baselines(tiny_recording)
-    assert report.fusion is None and report.best_unit.truth_track_frames > 0
+    assert report.fusion is None and report.single_unit.truth_track_frames > 0
 
 
 def test_real_fusion_beats_the_raw_union(tiny_recording: Path) -> None:
@@ -104,3 +104,55 @@ def test_real_fusion_beats_the_raw_union(tiny_recording: Path) -> None:
     assert report.fusion.truth_track_frames == report.raw_union.truth_track_frames
     assert report.fusion.mota > report.raw_union.mota
     assert report.fusion.false_positives < report.raw_union.false_positives
+
+
+@dataclass(frozen=True)
+class PublishedFake:
+    time_ms: int
+    track_id: np.ndarray
+    x_m: np.ndarray
+    y_m: np.ndarray
+    vx_mps: np.ndarray
+    vy_mps: np.ndarray
+    published_ms: int | None
+
+
+def test_at_publication_the_tracks_move_on_to_the_tick_and_meet_the_truth_then() -> None:
+    # an object at x = 10 t m/s; the map of time 100 ms is published at 400 ms
+    truth = [
+        TruthFrame(t, np.array([0]), np.array([t / 100.0]), np.array([0.0]), np.array([1]), np.array([False]))
+        for t in (100, 200, 300, 400)
+    ]
+    snapshot = PublishedFake(
+        100, np.array([7]), np.array([1.0]), np.array([0.0]), np.array([10.0]), np.array([0.0]), 400
+    )
+    frames = accuracy.published_frames(truth, [snapshot])
+    assert [len(frame.track_id) for frame in frames] == [0, 0, 0, 1]
+    assert frames[3].track_x_m.tolist() == [4.0]
+    unpublished = PublishedFake(
+        100, np.array([7]), np.array([1.0]), np.array([0.0]), np.zeros(1), np.zeros(1), None
+    )
+    assert all(len(frame.track_id) == 0 for frame in accuracy.published_frames(truth, [unpublished]))
+
+
+def test_table_shows_fusion_at_publication_when_scored() -> None:
+    score = TrackingScore(10, 100, 90, 0.8, 0.85, 2, 8, 10, 0.3, 0.7)
+    later = TrackingScore(10, 100, 80, 0.7, 0.8, 2, 9, 20, 0.4, 0.9)
+    lines = AccuracyReport("run.rcrec", 2.0, score, score, score, fusion_published=later).table().splitlines()
+    assert lines[1].split()[1:] == ["fusion", "fusion,", "published", "single", "unit", "raw", "union"]
+    assert next(line for line in lines if line.startswith("MOTA")).split() == [
+        "MOTA",
+        "0.800",
+        "0.700",
+        "0.800",
+        "0.800",
+    ]
+
+
+def test_compare_scores_fusion_at_publication_on_a_recording(tiny_recording: Path) -> None:
+    pytest.importorskip(FUSION_MODULE)
+    report = accuracy.compare(tiny_recording, at_publication=True)
+    assert report.fusion is not None and report.fusion_published is not None
+    assert report.fusion_published.truth_track_frames == report.fusion.truth_track_frames
+    # 100 ms of prediction costs a little position accuracy
+    assert report.fusion_published.position_error_median_m >= report.fusion.position_error_median_m

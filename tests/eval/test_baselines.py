@@ -1,4 +1,4 @@
-"""The no-fusion baselines: raw union of roadside reports and best single unit per object."""
+"""The no-fusion baselines: raw union of roadside reports and a single roadside unit per place."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ import numpy as np
 
 from roadcloud.eval.baselines import (
     ReceivedDetections,
-    best_unit_frames,
     raw_union_frames,
     received_detections,
     scored_window,
+    serving_units,
+    single_unit_frames,
 )
 from roadcloud.eval.metrics import score_frames
-from roadcloud.eval.truth import TruthFrame, manifest_of, truth_frames
+from roadcloud.eval.truth import TruthFrame, manifest_of, roadside_units, truth_frames
 from roadcloud.twin.recording import read_header
+from roadcloud.twin.sensors import RoadsideUnits
 
 
 def truth(time_ms: int, x_m: list[float]) -> TruthFrame:
@@ -65,11 +67,36 @@ def test_raw_union_counts_every_unit_copy_as_a_track() -> None:
     assert (score.misses, score.false_positives, score.id_switches) == (0, 3, 0)  # 2 copies + 1 phantom
 
 
-def test_best_unit_keeps_only_the_unit_that_saw_the_object_most() -> None:
-    frames = best_unit_frames(TRUTH, RECEIVED)
-    assert [frame.track_id.tolist() for frame in frames] == [[5], [5], [5]]  # unit 0, its own object id
+def units(x_m: list[float], range_m: float = 100.0, *, fov_deg: float = 360.0) -> RoadsideUnits:
+    count = len(x_m)
+    return RoadsideUnits(
+        x_m=np.array(x_m),
+        y_m=np.zeros(count),
+        range_m=np.full(count, range_m),
+        fov_deg=np.full(count, fov_deg),
+        facing_deg=np.full(count, 90.0),  # east
+    )
+
+
+def test_each_place_is_served_by_the_nearest_unit_that_covers_it() -> None:
+    # unit A at x = 0, unit B at x = 100 facing east with a 90° sector: B does not cover x < 100
+    plan = units([0.0, 100.0], fov_deg=90.0)
+    places = received([(100, 0, 1, x) for x in (10.0, 60.0, 90.0, 140.0, 190.0, 400.0)])
+    # 90 m is nearer B but behind it: A serves it; beyond every sector (400 m): the nearest unit
+    assert serving_units(places, plan, ["A", "B"]).tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def test_single_unit_reports_its_own_area_with_its_false_alarms_and_id_changes() -> None:
+    # a car drives from A's area (x < 50) into B's; both units see it all the way, each with its own id;
+    # B also reports a phantom in its area and A one in B's area (dropped: not A's place)
+    truth_frames_ = [truth(t, [20.0 + 20.0 * k]) for k, t in enumerate((100, 200, 300))]  # x = 20, 40, 60
+    rows = [(100, 0, 5, 20.1), (100, 1, 9, 19.8), (200, 0, 5, 40.1), (200, 1, 9, 39.8)]
+    rows += [(200, 1, 4, 90.0), (200, 0, 6, 95.0), (300, 0, 5, 60.1), (300, 1, 9, 59.8)]
+    frames = single_unit_frames(truth_frames_, received(rows), units=units([0.0, 100.0]), unit_ids=["A", "B"])
+    a, b = 5, (1 << 32) | 9
+    assert [sorted(frame.track_id.tolist()) for frame in frames] == [[a], [a, (1 << 32) | 4], [b]]
     score = score_frames(frames)
-    assert score.mota == 1.0 and score.false_positives == 0
+    assert (score.misses, score.false_positives, score.id_switches) == (0, 1, 1)
 
 
 def test_scored_window_spans_the_reported_frames() -> None:
@@ -86,9 +113,15 @@ def test_baselines_on_a_recording(tiny_recording: Path) -> None:
     assert np.all((detections.frame_ms - header.start_epoch_ms) % 100 == 0)
     window = scored_window(truth_frames(tiny_recording), detections)
     union = score_frames(raw_union_frames(window, detections))
-    best = score_frames(best_unit_frames(window, detections))
-    assert union.truth_track_frames == best.truth_track_frames > 0
-    assert best.false_positives == 0 < union.false_positives
-    assert best.misses >= union.misses
-    assert 0.0 < union.mota < 1.0 and 0.0 < best.mota <= 1.0
+    manifest = manifest_of(header, tiny_recording)
+    single = score_frames(
+        single_unit_frames(
+            window, detections, units=roadside_units(manifest), unit_ids=[u.id for u in manifest.rsu]
+        )
+    )
+    assert union.truth_track_frames == single.truth_track_frames > 0
+    # one unit per place: fewer copies than the union, so fewer false positives, and no more matches
+    assert single.false_positives < union.false_positives
+    assert single.misses >= union.misses
+    assert 0.0 < union.mota < 1.0 and 0.0 < single.mota <= 1.0
     assert union.position_error_median_m < 1.0  # the default preset's noise is 0.3 m per axis

@@ -203,8 +203,16 @@ def drive(engine: FusionEngine, deliveries: Sequence[Delivery], *, until_ms: int
     return snapshots
 
 
+WORKERS = 0
+"""Worker processes of the engines ``new_engine`` makes (tests run the in-process and parallel engines)."""
+ENGINES: list[FusionEngine] = []
+"""Engines made by ``new_engine``, closed by the tests' fixture."""
+
+
 def new_engine(**settings: float) -> FusionEngine:
-    return FusionEngine(FusionConfig(**settings), GEO)  # type: ignore[arg-type]
+    engine = FusionEngine(FusionConfig(**{"workers": WORKERS, **settings}), GEO)  # type: ignore[arg-type]
+    ENGINES.append(engine)
+    return engine
 
 
 def nearest_id(snapshot: LdmSnapshot, xy_m: tuple[float, float], *, within_m: float = 2.0) -> int | None:

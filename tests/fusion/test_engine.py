@@ -93,9 +93,9 @@ def test_a_track_crossing_a_tile_border_keeps_its_global_id() -> None:
     assert tile == int(engine.grid.key_of(np.array([150.0]), np.array([20.0]))[0])  # x = 156 m now
 
 
-def test_late_message_within_budget_is_fused_and_beyond_it_dropped_and_counted() -> None:
+def test_late_message_within_budget_is_fused_beyond_it_retrodicted_and_too_old_dropped() -> None:
     car = Mover("car", (0.0, 0.0), (10.0, 0.0))
-    engine = new_engine()
+    engine = new_engine(max_age_ms=1000)
     deliveries = scene([car], [Unit("R1", (0.0, 0.0))], duration_ms=1000)
     drive(engine, deliveries, until_ms=START_MS + 1100)  # horizon now START + 1000
     fused_before = engine.counts.fused["rsu/R1"]
@@ -111,15 +111,21 @@ def test_late_message_within_budget_is_fused_and_beyond_it_dropped_and_counted()
     assert abs(snapshot.x_m[0] - car.position(measured)[0]) < 0.05
 
     measured = START_MS + 1200
-    too_late = rsm_message(
-        "R1", xy_m=[car.position(measured)], movers=[car], object_ids=[1], sender_ms=measured
-    )
+    late = rsm_message("R1", xy_m=[car.position(measured)], movers=[car], object_ids=[1], sender_ms=measured)
     engine.tick(START_MS + 1300)  # fuses up to START + 1200 without it
-    engine.add(rsm_topic("R1"), too_late, measured + 250)
-    engine.tick(START_MS + 1400)
+    engine.add(rsm_topic("R1"), late, measured + 250)
+    snapshot = engine.tick(START_MS + 1400)  # out of sequence: fused into the track at START + 1200
+    counts = engine.counts
+    assert counts.out_of_sequence["rsu/R1"] == 1 and counts.late_dropped_total == 0
+    assert counts.fused["rsu/R1"] == fused_before + 2
+    assert len(snapshot) == 1 and abs(snapshot.x_m[0] - car.position(snapshot.time_ms)[0]) < 0.05
+
+    stale = rsm_message("R1", xy_m=[car.position(START_MS)], movers=[car], object_ids=[1], sender_ms=START_MS)
+    engine.add(rsm_topic("R1"), stale, START_MS + 1450)  # 1.45 s old, max age 1 s
+    engine.tick(START_MS + 1500)
     counts = engine.counts
     assert counts.late_dropped == {"vehicle": 0, "rsu/R1": 1}
-    assert counts.fused["rsu/R1"] == fused_before + 1 and counts.late_dropped_total == 1
+    assert counts.fused["rsu/R1"] == fused_before + 2 and counts.late_dropped_total == 1
 
 
 def test_unit_clock_offset_is_estimated_from_connected_vehicles() -> None:

@@ -13,6 +13,7 @@ from roadcloud.messages import (
     ConditionQuantity,
     DeviceKind,
     GroundTruth,
+    GuidanceAdvice,
     Heartbeat,
     IncidentKind,
     IncidentTruth,
@@ -35,6 +36,7 @@ from roadcloud.messages import (
     RTEData,
     RTSData,
     SourceType,
+    SpeedGuidance,
     TimeCountingDown,
     TransmissionState,
     VehicleClassification,
@@ -42,6 +44,7 @@ from roadcloud.messages import (
 )
 from roadcloud.messages.etsi import DenmEvent, RelevanceDistance, RelevanceTrafficDirection
 from roadcloud.messages.signal import ConnectingLane, Connection, Movement, RegulatorySpeedLimit, RoadPoint
+from roadcloud.messages.units import epoch_ms_to_moy, epoch_ms_to_sec_mark
 from roadcloud.messages.vehicle import AccelerationSet4Way
 
 CAUSE_ROADWORKS = 3  # ETSI CauseCodeType
@@ -278,6 +281,24 @@ def denm_event() -> DenmEvent:
     )
 
 
+def speed_guidance() -> SpeedGuidance:
+    """Red for 12.3 s more, 180 m to the stop line: drive between 8.4 and 11.1 m/s."""
+    return SpeedGuidance(
+        msg_cnt=5,
+        id="a1b2c3d4e5f60718",
+        moy=epoch_ms_to_moy(NOW_EPOCH_MS),
+        sec_mark=epoch_ms_to_sec_mark(NOW_EPOCH_MS),
+        intersection_id=NodeReferenceId(id=12, region=1),
+        phase_id=3,
+        distance=1_800,
+        light=LightState.RED,
+        time_to_change=123,
+        advice=GuidanceAdvice.ADJUST_SPEED,
+        speed_min=420,
+        speed_max=555,
+    )
+
+
 EXAMPLES: dict[str, Message] = {
     "bsm": bsm(),
     "rsm": rsm(),
@@ -287,4 +308,5 @@ EXAMPLES: dict[str, Message] = {
     "heartbeat": heartbeat(),
     "condition": condition(),
     "truth": truth(),
+    "glosa": speed_guidance(),
 }

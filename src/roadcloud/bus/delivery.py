@@ -29,6 +29,7 @@ DELIVERY: Mapping[str, Delivery] = MappingProxyType(
         "rsi": Delivery(1, False, "advisory: must arrive, and expires by its own time details"),
         "heartbeat": Delivery(1, False, "liveness: a lost heartbeat would mark a device offline"),
         "condition": Delivery(1, False, "road and bridge readings: low rate, feed repair planning"),
+        "glosa": Delivery(0, False, "speed advice: re-sent every second while the vehicle approaches"),
     }
 )
 

@@ -3,15 +3,19 @@
 Where it sits: beside the tracker. Both read the same recording; the baselines use the RSMs exactly as they
 were received (each unit's clock as it stamped them, resolved against the delivery time, no offset
 correction), bin each report to the nearest 100 ms frame by that resolved time, and are scored by
-``metrics.score_frames`` against the same ``truth.TruthFrame`` as fusion.
+``metrics.score_frames`` against the same ``truth.TruthFrame`` as fusion. Neither looks at the truth to
+decide what to report, and neither waits for late data: binning by measurement time gives them every
+report in its own frame whatever its delay, which fusion only gets by waiting.
 
 - **Raw union**: every RSM detection is a hypothesis; each (unit, unit's object id) pair is one track. Where
   units overlap, the same vehicle appears several times: the extra copies are false positives.
-- **Best single unit**: an oracle lower bar for fusion. In every frame each unit's detections are assigned to
-  the observable truth objects (Hungarian, at most ``max_distance_m``); for each truth object the unit that
-  was assigned to it in the most frames is its best unit, and only that unit's detections assigned to that
-  object are kept (with that unit's object ids). Truth picks what is kept, so this baseline has no false
-  alarms; it shows what one well-placed unit per object gives, including its id changes and misses.
+- **Single unit**: what a platform without fusion can serve, one unit per place. Every point of the zone is
+  served by the nearest unit whose coverage (range, field of view, from the manifest) contains it, else by
+  the nearest unit; each unit's reports that fall in its own service area are kept, as they are, with the
+  unit's object ids as track ids. So an object is followed by the unit nearest to it (with uniform
+  detection over a sector, the one that sees it best), a hand-over between service areas is an id switch,
+  the unit's false alarms in its area are false positives, its misses are misses, and an object in a unit's
+  coverage but in a neighbour's area is missed when the neighbour does not see it.
 """
 
 from __future__ import annotations
@@ -23,15 +27,16 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
+from scipy.spatial import cKDTree
 
 from roadcloud.bus.topics import parse_topic
-from roadcloud.eval.metrics import DEFAULT_MAX_DISTANCE_M, ScoringFrame, distance_matrix_m
+from roadcloud.eval.metrics import ScoringFrame
 from roadcloud.eval.truth import FRAME_MS, TruthFrame
 from roadcloud.fusion.detections import Detections, concatenate
 from roadcloud.messages import RSM
 from roadcloud.messages.json_codec import decode
 from roadcloud.twin.recording import read_header, read_recording
+from roadcloud.twin.sensors import Actors, RoadsideUnits, visible
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -132,89 +137,56 @@ def raw_union_frames(truth: Sequence[TruthFrame], received: ReceivedDetections) 
     return frames
 
 
-def best_unit_frames(
+def serving_units(received: ReceivedDetections, units: RoadsideUnits, unit_ids: Sequence[str]) -> IntArray:
+    """Per detection, the manifest index of the unit that serves the place it reports: the nearest unit
+    whose coverage (range and field of view) contains it, else (a report outside every sector, noise at
+    a range's edge or a phantom) the nearest unit. Uses the installation plan only, never the truth.
+    ``unit_ids`` names the manifest's units in order."""
+    count = len(received)
+    if count == 0 or len(units) == 0:
+        return np.full(count, -1, dtype=np.int64)
+    zeros = np.zeros(count)
+    places = Actors(
+        x_m=received.x_m,
+        y_m=received.y_m,
+        speed_mps=zeros,
+        heading_deg=zeros,
+        length_m=zeros,
+        width_m=zeros,
+        kind=np.zeros(count, dtype=np.int64),
+    )
+    unit_xy = np.column_stack([units.x_m, units.y_m])
+    _, nearest = cKDTree(unit_xy).query(np.column_stack([received.x_m, received.y_m]))
+    serving = np.asarray(nearest, dtype=np.int64)
+    unit, detection = visible(units, places)
+    if len(unit):
+        distance_m = np.hypot(
+            received.x_m[detection] - units.x_m[unit], received.y_m[detection] - units.y_m[unit]
+        )
+        order = np.lexsort((distance_m, detection))  # per detection, nearest covering unit first
+        first = order[np.concatenate([[True], detection[order][1:] != detection[order][:-1]])]
+        serving[detection[first]] = unit[first]
+    return serving
+
+
+def single_unit_frames(
     truth: Sequence[TruthFrame],
     received: ReceivedDetections,
     *,
-    max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+    units: RoadsideUnits,
+    unit_ids: Sequence[str],
 ) -> list[ScoringFrame]:
-    """Per truth object, only its best unit's detections of it (see the module docstring)."""
-    union = raw_union_frames(truth, received)
-    # Per frame and unit, which truth object (row in the frame) each detection was assigned to, or -1.
-    assigned: list[IntArray] = []
-    pairs_object: list[IntArray] = []
-    pairs_unit: list[IntArray] = []
-    for frame in union:
-        unit = frame.track_id >> _UNIT_ID_SHIFT
-        owner = np.full(len(frame.track_id), -1, dtype=np.int64)
-        for u in np.unique(unit).tolist():
-            columns = np.flatnonzero(unit == u)
-            distances = distance_matrix_m(
-                frame.truth_x_m,
-                frame.truth_y_m,
-                frame.track_x_m[columns],
-                frame.track_y_m[columns],
-                max_distance_m=max_distance_m,
-            )
-            rows, cols = _assign(distances)
-            owner[columns[cols]] = rows
-        assigned.append(owner)
-        matched = owner >= 0
-        pairs_object.append(frame.truth_id[owner[matched]])
-        pairs_unit.append(unit[matched])
-    best = _best_unit_per_object(
-        np.concatenate(pairs_object or [np.empty(0, np.int64)]),
-        np.concatenate(pairs_unit or [np.empty(0, np.int64)]),
+    """Every place served by one unit, that unit's reports there as they are (see the module docstring)."""
+    manifest_index = {unit_id: index for index, unit_id in enumerate(unit_ids)}
+    own = np.array([manifest_index.get(unit_id, -1) for unit_id in received.unit_ids], dtype=np.int64)
+    sender = own[received.unit_index] if len(received) else np.empty(0, dtype=np.int64)
+    keep = serving_units(received, units, unit_ids) == sender
+    served = ReceivedDetections(
+        frame_ms=received.frame_ms[keep],
+        unit_index=received.unit_index[keep],
+        object_id=received.object_id[keep],
+        x_m=received.x_m[keep],
+        y_m=received.y_m[keep],
+        unit_ids=received.unit_ids,
     )
-    frames = []
-    for frame, owner in zip(union, assigned, strict=True):
-        unit = frame.track_id >> _UNIT_ID_SHIFT
-        matched = owner >= 0
-        object_id = np.full(len(owner), -1, dtype=np.int64)
-        object_id[matched] = frame.truth_id[owner[matched]]
-        keep = matched & (np.array([best.get(o, -1) for o in object_id.tolist()], dtype=np.int64) == unit)
-        frames.append(
-            ScoringFrame(
-                time_ms=frame.time_ms,
-                truth_id=frame.truth_id,
-                truth_x_m=frame.truth_x_m,
-                truth_y_m=frame.truth_y_m,
-                track_id=frame.track_id[keep],
-                track_x_m=frame.track_x_m[keep],
-                track_y_m=frame.track_y_m[keep],
-            )
-        )
-    return frames
-
-
-def _assign(distances_m: FloatArray) -> tuple[IntArray, IntArray]:
-    """Min-distance one-to-one assignment; NaN entries (beyond the threshold) never pair."""
-    if distances_m.size == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty.copy()
-    allowed = np.isfinite(distances_m)
-    # Only rows and columns with some allowed pair can be assigned: solve the (small) remainder.
-    live_rows = np.flatnonzero(allowed.any(axis=1))
-    live_cols = np.flatnonzero(allowed.any(axis=0))
-    if live_rows.size == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty.copy()
-    sub_allowed = allowed[np.ix_(live_rows, live_cols)]
-    never_m = 1e6  # larger than any allowed distance: such a pair is dropped after solving
-    rows, cols = linear_sum_assignment(
-        np.where(sub_allowed, distances_m[np.ix_(live_rows, live_cols)], never_m)
-    )
-    ok = sub_allowed[rows, cols]
-    return live_rows[rows[ok]].astype(np.int64), live_cols[cols[ok]].astype(np.int64)
-
-
-def _best_unit_per_object(object_id: IntArray, unit: IntArray) -> dict[int, int]:
-    """For each truth object, the unit assigned to it in the most frames (ties: lowest unit index)."""
-    if object_id.size == 0:
-        return {}
-    pairs, counts = np.unique(np.column_stack([object_id, unit]), axis=0, return_counts=True)
-    # Sort by object, then count descending, then unit ascending; the first row per object wins.
-    order = np.lexsort((pairs[:, 1], -counts, pairs[:, 0]))
-    pairs = pairs[order]
-    first = np.concatenate([[True], pairs[1:, 0] != pairs[:-1, 0]])
-    return dict(zip(pairs[first, 0].tolist(), pairs[first, 1].tolist(), strict=True))
+    return raw_union_frames(truth, served)

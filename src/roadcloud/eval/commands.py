@@ -32,8 +32,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="MOTA, IDF1, ID switches, position error of fusion vs. no-fusion baselines",
         description=(
             "Replay a recording through fusion and score it (MOTA, IDF1, ID switches, false positives, "
-            "misses, position error) against the observable ground truth, side by side with the best single "
-            "roadside unit per object and the raw union of all roadside reports."
+            "misses, position error) against the observable ground truth, side by side with a single "
+            "roadside unit per place and the raw union of all roadside reports; --at-publication adds "
+            "fusion's map predicted to the moment it is published."
         ),
     )
     fusion.add_argument("recording", metavar="RECORDING", type=Path, help="twin recording (.rcrec)")
@@ -43,7 +44,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=DEFAULT_MAX_DISTANCE_M,
         help=f"largest truth-to-track distance that counts as a match (default {DEFAULT_MAX_DISTANCE_M:g})",
     )
+    fusion.add_argument(
+        "--at-publication",
+        action="store_true",
+        help="also score fusion's map predicted to its publication time (what a service sees then)",
+    )
     fusion.set_defaults(run=run_fusion)
+    register_events(commands)
 
 
 def run_fusion(args: argparse.Namespace) -> int:
@@ -62,5 +69,62 @@ def run_fusion(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_NO_FUSION
-    print(compare(recording, max_distance_m=max_distance_m).table())
+    at_publication: bool = args.at_publication
+    print(compare(recording, max_distance_m=max_distance_m, at_publication=at_publication).table())
+    return 0
+
+
+DEFAULT_EVENT_DISTANCE_M = 30.0  # as roadcloud.eval.event_matching; not imported, to keep CLI start fast
+
+
+def register_events(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``roadcloud eval events RECORDING``."""
+    events = commands.add_parser(
+        "events",
+        help="precision, recall and delays of road events against the twin's scripted incidents",
+        description=(
+            "Replay a recording through fusion, the event detectors and the advisory service, match the "
+            "road events to the incidents the twin scripted, and print per event type: incidents, events, "
+            "true and false positives, misses, precision, recall, detection delay, and the delay until an "
+            "advisory reached an affected connected vehicle; then the false positives with what the truth "
+            "showed there, and the misses."
+        ),
+    )
+    events.add_argument("recording", metavar="RECORDING", type=Path, help="twin recording (.rcrec)")
+    events.add_argument(
+        "--zone",
+        type=Path,
+        default=None,
+        help="zone folder the recording was made from, for its network (default: the recording's folder)",
+    )
+    events.add_argument(
+        "--max-distance-m",
+        type=float,
+        default=DEFAULT_EVENT_DISTANCE_M,
+        help=f"largest event-to-incident distance counted as a match (default {DEFAULT_EVENT_DISTANCE_M:g})",
+    )
+    events.add_argument(
+        "--show", type=int, default=10, help="false positives and misses to list per cause (default 10)"
+    )
+    events.set_defaults(run=run_events)
+
+
+def run_events(args: argparse.Namespace) -> int:
+    recording: Path = args.recording
+    zone: Path | None = args.zone
+    max_distance_m: float = args.max_distance_m
+    show: int = args.show
+    if not max_distance_m > 0.0:
+        raise SettingError(f"--max-distance-m is {max_distance_m}; give a positive distance, e.g. 30")
+    if show < 0:
+        raise SettingError(f"--show is {show}; give how many to list, 0 or more")
+    if zone is not None and not zone.is_dir():
+        raise SettingError(f"--zone {zone} is not a folder; give the zone folder the recording was made from")
+    # Imported here: the replay pulls in fusion, events, services and SUMO's libraries.
+    from roadcloud.eval.event_matching import MatchConfig
+    from roadcloud.eval.events import evaluate_events
+
+    config = MatchConfig(max_distance_m=max_distance_m)
+    report = evaluate_events(recording, zone_dir=zone, match_config=config)
+    print(report.table(show=show))
     return 0

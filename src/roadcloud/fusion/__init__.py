@@ -2,7 +2,8 @@
 
 Data flow: ``detections`` (messages → arrays) → ``engine.FusionEngine`` (time alignment, tiles) →
 ``tracker.Tracker`` per tile (``kalman`` predict/update, ``association`` gate + assignment, ``lifecycle``,
-``tracks`` table) → ``ldm.LdmSnapshot``. ``replay.fuse_recording`` runs a twin recording through it.
+``tracks`` table; ``oosm`` for data that arrives after its frame was fused) → ``ldm.LdmSnapshot``.
+``replay.fuse_recording`` runs a twin recording through it.
 """
 
 from roadcloud.fusion.config import FusionConfig

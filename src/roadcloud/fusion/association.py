@@ -16,12 +16,15 @@ Only pairs the gate can reach are scored: ``candidate_pairs`` finds them with k-
 with the number of plausible pairs, not with tracks × detections.
 
 Several senders may see one object in one frame. A sender reports an object at most once, so the
-assignment is one-to-one *per sender*: ``associate_pairs`` solves each sender's block of the cost
-matrix, restricted to the tracks that sender can reach; a track may then take one detection from each
-sender, and the tracker fuses them in one update. It is the sequential
-one-sender-at-a-time scheme except that each sender is gated against the prediction rather than against
-the track already updated by the others (with detections aligned to one time the two differ little),
-and needs one small assignment per sender and tile and frame, with no Python loop over objects.
+assignment is one-to-one *per sender*: a track may take one detection from each sender, and the tracker
+fuses them in one update. ``associate_pairs`` treats each (track, sender) as a slot that takes at most one
+detection: a pair alone on its slot and on its detection is taken at once (almost every pair); the
+contested rest, the connected components where a slot or a detection has a choice, are solved
+together as one sparse assignment (``scipy.sparse.csgraph.min_weight_full_bipartite_matching``, or
+``linear_sum_assignment`` when small), with no Python loop over senders or components. It is the
+sequential one-sender-at-a-time scheme except that each sender is gated against the prediction rather
+than against the track already updated by the others (with detections aligned to one time the two
+differ little).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 from scipy.spatial import cKDTree
 
 FloatArray = NDArray[np.float64]
@@ -40,6 +45,10 @@ CHI2_2DOF_999 = 13.815510557964274
 """χ²(2) quantile at 0.999: a correct pair falls outside this gate once in a thousand."""
 
 _INFEASIBLE = 1.0e9
+_DENSE_CELLS = 4096
+"""Contested problems up to this many slot × detection cells go to the dense solver."""
+_TREE = {"leafsize": 32, "balanced_tree": False, "compact_nodes": False}
+"""k-d trees are rebuilt every frame: a quick build beats a balanced one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +142,12 @@ def candidate_pairs(
     track_xy_m: FloatArray, detection_xy_m: FloatArray, *, reach_m: FloatArray, default_reach_m: float
 ) -> tuple[IndexArray, IndexArray]:
     """Pairs closer than the track's ``reach_m`` (the metric radius its gate can reach), from k-d trees:
-    tracks reaching at most ``default_reach_m`` share one query; the few wider ones (coasting) another."""
+    tracks reaching at most ``default_reach_m`` share one query (a dual-tree search against one tree of
+    the detections); the few wider ones (coasting) another against the same detection tree."""
     empty = np.empty(0, np.int64)
     if len(track_xy_m) == 0 or len(detection_xy_m) == 0:
         return empty, empty
-    detections = cKDTree(detection_xy_m)
+    detections = cKDTree(detection_xy_m, **_TREE)
     rows: list[IndexArray] = []
     cols: list[IndexArray] = []
     narrow = reach_m <= default_reach_m
@@ -145,7 +155,10 @@ def candidate_pairs(
         if len(subset) == 0:
             continue
         limit = float(reach_m[subset].max()) if radius is None else radius
-        pairs = cKDTree(track_xy_m[subset]).sparse_distance_matrix(detections, limit, output_type="ndarray")
+        tracks = cKDTree(track_xy_m[subset], **_TREE)
+        pairs = tracks.sparse_distance_matrix(detections, limit, output_type="ndarray")
+        if radius is None:  # wide tracks: each keeps only its own reach
+            pairs = pairs[pairs["v"] <= reach_m[subset][pairs["i"]]]
         rows.append(subset[pairs["i"]].astype(np.int64))
         cols.append(pairs["j"].astype(np.int64))
     if not rows:
@@ -164,36 +177,31 @@ def pair_mahalanobis2(delta: FloatArray, covariance: FloatArray) -> FloatArray:
 
 def associate_pairs(candidates: Candidates, source_index: IndexArray, n_detections: int) -> Assignment:
     """One-to-one assignment per sender over sparse candidate pairs (a track takes at most one detection
-    from each sender).
+    from each sender): maximum number of feasible pairs, then minimum total cost.
 
-    A feasible pair alone in its detection and alone among its track's pairs with that sender is taken at
-    once, for all senders together; the solver runs only on each sender's contested detections.
+    A feasible pair alone on its detection and on its (track, sender) slot is taken at once; only the
+    contested pairs go to a solver, all senders in one call.
     """
     keep = candidates.feasible
     track, detection = candidates.track_index[keep], candidates.detection_index[keep]
     cost, distance2 = candidates.cost[keep], candidates.distance2[keep]
-    empty = np.empty(0, np.int64)
     if len(track) == 0:
+        empty = np.empty(0, np.int64)
         return Assignment(empty, empty, np.empty(0), np.arange(n_detections, dtype=np.int64))
     per_detection = np.bincount(detection, minlength=n_detections)
-    track_source = track * (int(source_index.max()) + 1) + source_index[detection]
-    _, slot, per_track_source = np.unique(track_source, return_inverse=True, return_counts=True)
-    alone = (per_detection[detection] == 1) & (per_track_source[slot] == 1)
-    chosen: list[IndexArray] = [np.flatnonzero(alone)]
+    per_track = np.bincount(track)
+    slot = track * (int(source_index.max()) + 1) + source_index[detection]
+    per_slot = np.ones(len(track), np.int64)
+    shared = np.flatnonzero(per_track[track] > 1)  # only a track with several pairs can have a crowded slot
+    if len(shared):
+        _, inverse, counts = np.unique(slot[shared], return_inverse=True, return_counts=True)
+        per_slot[shared] = counts[inverse]
+    alone = (per_detection[detection] == 1) & (per_slot == 1)
+    picked = np.flatnonzero(alone)
     contested = np.flatnonzero(~alone)
-    contested_source = source_index[detection[contested]]
-    for source in np.unique(contested_source).tolist():
-        pairs = contested[contested_source == source]
-        rows, row_of = np.unique(track[pairs], return_inverse=True)
-        cols, col_of = np.unique(detection[pairs], return_inverse=True)
-        matrix = np.full((len(rows), len(cols)), _INFEASIBLE)
-        matrix[row_of, col_of] = cost[pairs]
-        pair_at = np.full((len(rows), len(cols)), -1, np.int64)
-        pair_at[row_of, col_of] = pairs
-        r, c = linear_sum_assignment(matrix)
-        picked = pair_at[r, c]
-        chosen.append(picked[picked >= 0])
-    picked = np.concatenate(chosen)
+    if len(contested):
+        chosen = contested[solve_contested(slot[contested], detection[contested], cost[contested])]
+        picked = np.concatenate([picked, chosen])
     taken = np.zeros(n_detections, dtype=np.bool_)
     taken[detection[picked]] = True
     return Assignment(
@@ -202,3 +210,47 @@ def associate_pairs(candidates: Candidates, source_index: IndexArray, n_detectio
         distance2[picked],
         np.flatnonzero(~taken).astype(np.int64),
     )
+
+
+def solve_contested(slot: IndexArray, detection: IndexArray, cost: FloatArray) -> IndexArray:
+    """Indices of the chosen pairs among (slot, detection, cost) pairs, each slot and each detection used
+    at most once: the most pairs, then the least total cost.
+
+    Small problems: ``linear_sum_assignment`` on the dense slot × detection matrix, absent pairs at an
+    infeasible cost. Larger: the sparse graph is completed so that a full matching always exists, and
+    ``min_weight_full_bipartite_matching`` (LAPJVsp) solves it. Rows are [slots, one stand-in per
+    detection], columns [detections, one stand-in per slot]: a slot or a detection left over is matched
+    to its stand-in at a cost ``big`` above any sum of pair costs, and the stand-ins of a chosen pair
+    match each other (the transposed pattern, constant cost). A matching with k pairs then costs
+    Σ pair + big (slots + detections - 2k) + k, so the solver maximises k first, then minimises Σ pair.
+    """
+    slots, row = np.unique(slot, return_inverse=True)
+    detections, col = np.unique(detection, return_inverse=True)
+    n_rows, n_cols = len(slots), len(detections)
+    if n_rows * n_cols <= _DENSE_CELLS:
+        matrix = np.full((n_rows, n_cols), _INFEASIBLE)
+        matrix[row, col] = cost
+        pair_at = np.full((n_rows, n_cols), -1, np.int64)
+        pair_at[row, col] = np.arange(len(slot))
+        r, c = linear_sum_assignment(matrix)
+        picked: IndexArray = pair_at[r, c]
+        return picked[picked >= 0]
+    weight = cost - cost.min() + 1.0  # the solver needs non-zero weights; a shift keeps the optimum
+    big = float(weight.sum()) + len(weight) + 1.0
+    slot_rows, detection_cols = np.arange(n_rows), np.arange(n_cols)
+    graph = coo_array(
+        (
+            np.concatenate([weight, np.full(n_rows + n_cols, big), np.ones(len(weight))]),
+            (
+                np.concatenate([row, slot_rows, n_rows + detection_cols, n_rows + col]),
+                np.concatenate([col, n_cols + slot_rows, detection_cols, n_cols + row]),
+            ),
+        ),
+        shape=(n_rows + n_cols, n_rows + n_cols),
+    ).tocsr()
+    r, c = min_weight_full_bipartite_matching(graph)
+    real = (r < n_rows) & (c < n_cols)
+    key = row.astype(np.int64) * n_cols + col  # one pair per (slot, detection)
+    order = np.argsort(key)
+    chosen: IndexArray = order[np.searchsorted(key[order], r[real].astype(np.int64) * n_cols + c[real])]
+    return chosen

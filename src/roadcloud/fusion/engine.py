@@ -1,42 +1,54 @@
 """The fusion engine: RSMs and BSMs in, one live dynamic map snapshot out every 100 ms.
 
 Data flow: ``add`` decodes each message into ``Detections`` and buffers it; ``tick(now)`` fuses everything
-measured up to the fusion horizon ``H = now - latency_budget_ms`` and returns the snapshot at H. Per tick:
+measured up to the fusion horizon ``H = now - budget`` and returns the snapshot at H. Per tick:
 
-1. time alignment: each detection's time is the sender's clock minus that sender's estimated offset;
-   new arrivals measured in a frame already fused (at or before the previous horizon) are dropped and
-   counted per sender; those after H (plus a small tolerance) wait for the next tick;
-2. routing: each detection goes to the tile owning the track its sender's id last went to, else to the
-   tile of the nearest track within ``halo_m``, else to the tile under it;
-3. per tile, ``tracker.Tracker.process`` aligns the detections to H (each from its own measurement time),
-   predicts, gates, assigns (one-to-one per sender) and updates;
+1. time alignment: each detection's time is the sender's clock minus that sender's estimated offset.
+   The latency budget adapts to the zone's measured arrival delay (``FusionConfig``: a quantile of the
+   last ticks' detections, between ``latency_budget_ms`` and ``max_latency_budget_ms``); H never moves
+   back, so when the budget grows the map holds its time for a few ticks. New arrivals measured in a
+   frame already fused (at or before the previous horizon) are out of sequence: fused by retrodiction
+   (step 3) when measured at most ``max_age_ms`` before the tick, else dropped and counted per sender;
+   those after H (plus a small tolerance) wait for the next tick;
+2. tiles: the tile set fuses the frame (``tileset``). In-process (the default) one tracker holds every
+   tile; with ``FusionConfig.workers`` > 0, worker processes own column stripes of tiles and each
+   detection goes to the owner of the track its sender's id last went to, else of the nearest border
+   track within ``halo_m``, else of the tile under it;
+3. per tile, first the out-of-sequence detections into the tracks at the previous horizon
+   (``oosm.fuse_late``: gate against the track retrodicted to each detection's time, update where the
+   track is), then ``Tracker.process`` with the frame's: align the detections to H (each from its own
+   measurement time), predict, gate, assign (one-to-one per sender) and update;
 4. clock offsets: each roadside unit's offset moves by ``gain · mean(δ)``, δ = -(r·v)/|v|² the difference
-   between its detection and a connected vehicle's own GNSS-timed report extrapolated to the same time,
-   along the velocity (``Tracker._timing_residual``);
-5. life cycle per tile, then tracks that left their tile are handed over with their global id;
-6. snapshot: confirmed, recently seen tracks at H.
+   along the velocity between its detection and, for the same object at the same time, a connected
+   vehicle's own GNSS-timed report (``Tracker._timing_residual``) or, for a unit that has not seen
+   connected vehicles, the detections of units that have (``_unit_residuals``);
+5. life cycle per tile, then tracks that left their tile are handed over with their global id, and each
+   track's posterior is kept for later retrodiction;
+6. snapshot: confirmed, recently seen tracks at H, stamped with the tick (``published_ms``); the map's
+   age at publication is ``freshness_ms``.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import TracebackType
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from roadcloud.bus.topics import parse_topic
 from roadcloud.errors import DecodeError, InputError, ValidationError
-from roadcloud.fusion import kalman
+from roadcloud.fusion import oosm
 from roadcloud.fusion.config import FusionConfig
-from roadcloud.fusion.detections import Detections, concatenate
+from roadcloud.fusion.detections import DetectionBuffer, Detections, concatenate
 from roadcloud.fusion.ldm import LdmSnapshot
-from roadcloud.fusion.lifecycle import reported
-from roadcloud.fusion.tiles import TileGrid, route
-from roadcloud.fusion.tracker import Tracker
-from roadcloud.fusion.tracks import IdentityMemory, TrackTable
+from roadcloud.fusion.tiles import TileGrid
+from roadcloud.fusion.tileset import LocalTiles, ProcessTiles, TableHook, TileSet
+from roadcloud.fusion.tracker import FrameResult
+from roadcloud.fusion.tracks import HISTORY_FRAMES, IdentityMemory, TrackTable
 from roadcloud.map import GeoReference, LaneMatch
 from roadcloud.messages import BSM, RSM, Message
 from roadcloud.messages.json_codec import decode_named
@@ -47,6 +59,21 @@ IntArray = NDArray[np.int64]
 VEHICLES_SOURCE = "vehicle"
 """All self-reports share source index 0: each vehicle reports only itself, and GNSS time is exact."""
 
+TOPIC_CACHE_SIZE = 1 << 16
+"""Topics remembered as parsed (every unit and vehicle sends on its own topic ten times a second)."""
+
+
+def _read_topic(topic: str) -> tuple[str | None, str | None]:
+    """(message name, sender "kind/id") of a fused topic; (None, None) for a topic that does not parse
+    (rejected); (None, "") for one fusion ignores (another message, or downstream)."""
+    try:
+        parsed = parse_topic(topic)
+    except InputError:
+        return None, None
+    if parsed.message not in ("rsm", "bsm") or parsed.direction != "up":
+        return None, ""
+    return parsed.message, f"{parsed.device_kind}/{parsed.device_id}"
+
 
 class LaneMatching(Protocol):
     """What the engine needs of ``roadcloud.map.LaneMatcher``."""
@@ -56,14 +83,17 @@ class LaneMatching(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class FusionCounts:
-    """Per sender ("rsu/R0001", "vehicle"): detections fused, dropped as too late (measured in a frame
-    already fused), and dropped as too far in the future (``max_future_ms`` past the horizon)."""
+    """Per sender ("rsu/R0001", "vehicle"): detections fused (in their frame or out of sequence), of
+    those fused out of sequence (measured in a frame already fused, by retrodiction), dropped as too late
+    (out of sequence and measured more than ``max_age_ms`` before the tick they arrived in), and dropped
+    as too far in the future (``max_future_ms`` past the horizon)."""
 
     fused: dict[str, int]
     late_dropped: dict[str, int]
     future_dropped: dict[str, int]
     rejected_messages: int
     ticks: int
+    out_of_sequence: dict[str, int]
 
     @property
     def fused_total(self) -> int:
@@ -89,50 +119,59 @@ class FusionEngine:
         self._fused = np.zeros(1, np.int64)
         self._late = np.zeros(1, np.int64)
         self._future = np.zeros(1, np.int64)
+        self._out_of_sequence = np.zeros(1, np.int64)
+        self._anchor_frames = np.zeros(1, np.int64)  # frames with GNSS timing residuals, per sender
+        self._timing: list[tuple[FloatArray, IntArray, bool]] = []  # this tick's (δ s, sender, from GNSS)
         self._rejected = 0
         self._ticks = 0
-        self._rsms: list[RSM] = []
-        self._rsm_arrival_ms: list[int] = []
-        self._rsm_source: list[int] = []
-        self._bsms: list[BSM] = []
+        self._buffer = DetectionBuffer(geo)
+        self._topics: dict[str, tuple[str | None, str | None]] = {}
         self._pending = Detections.empty()
         self._horizon_ms: int | None = None
-        self._trackers: dict[int, Tracker] = {}
+        self._now_ms: int | None = None
+        self._budget_ms = config.latency_budget_ms
+        # per tick, detections per needed budget (in steps; the last bin: more than the maximum)
+        self._budget_bins = np.zeros(
+            (config.latency_window_ticks, config.max_latency_budget_ms // config.step_ms + 2), np.int64
+        )
+        self._budget_tick = 0
+        self._shrink_ticks = 0
+        self._frames = 0
         self._memory = IdentityMemory()
-        self._owner_ids = np.empty(0, np.int64)
-        self._owner_tiles = np.empty(0, np.int64)
-        self._owner_tree: cKDTree | None = None
-        self._owner_xy_tiles = np.empty(0, np.int64)
         self._ids = itertools.count(1)
+        self._tiles: TileSet = (
+            ProcessTiles(config, config.workers) if config.workers else LocalTiles(config, self._allocate)
+        )
 
     # -- input ---------------------------------------------------------------------------------------
 
     def add(self, topic: str, payload_or_message: bytes | Message, arrival_ms: int) -> None:
         """Take one message; RSM and BSM are fused, every other message is ignored. A payload that does
         not decode is counted in ``counts.rejected_messages`` and skipped."""
-        try:
-            parsed = parse_topic(topic)
-        except InputError:
-            self._rejected += 1
-            return
-        if parsed.message not in ("rsm", "bsm") or parsed.direction != "up":
+        known = self._topics.get(topic)
+        if known is None:
+            known = self._topics[topic] = _read_topic(topic)
+            if len(self._topics) > TOPIC_CACHE_SIZE:  # temporary vehicle ids rotate: start afresh
+                self._topics = {topic: known}
+        name, sender = known
+        if name is None:
+            if sender is None:  # not a roadcloud topic
+                self._rejected += 1
             return
         message: Message
         if isinstance(payload_or_message, bytes):
             try:
-                message = decode_named(payload_or_message, parsed.message)
+                message = decode_named(payload_or_message, name)
             except (DecodeError, ValidationError):
                 self._rejected += 1
                 return
         else:
             message = payload_or_message
         if isinstance(message, RSM):
-            # converted at the tick, all RSMs in one call (one projection for every participant)
-            self._rsms.append(message)
-            self._rsm_arrival_ms.append(arrival_ms)
-            self._rsm_source.append(self.source_index(f"{parsed.device_kind}/{parsed.device_id}"))
+            # converted to arrays in chunks as messages come (``DetectionBuffer``), not one by one
+            self._buffer.add_rsm(message, arrival_ms, self.source_index(str(sender)))
         elif isinstance(message, BSM):
-            self._bsms.append(message)
+            self._buffer.add_bsm(message, arrival_ms, 0)
 
     def source_index(self, name: str) -> int:
         """The index of a sender, registering it on first sight."""
@@ -144,59 +183,99 @@ class FusionEngine:
             self._fused = np.append(self._fused, 0)
             self._late = np.append(self._late, 0)
             self._future = np.append(self._future, 0)
+            self._out_of_sequence = np.append(self._out_of_sequence, 0)
+            self._anchor_frames = np.append(self._anchor_frames, 0)
         return index
 
     # -- the frame -----------------------------------------------------------------------------------
 
     def tick(self, now_ms: int) -> LdmSnapshot:
-        """Fuse everything measured up to ``now_ms - latency_budget_ms`` and return the map at that time."""
-        horizon_ms = now_ms - self.config.latency_budget_ms
+        """Fuse everything measured up to ``now_ms`` minus the latency budget and return the map at that
+        time (``published_ms`` = ``now_ms``); fuse what arrived for earlier frames out of sequence."""
         waiting, arrived = self._collect(now_ms)
-        detections, corrected_ms = self._align(waiting, arrived, horizon_ms)
-        if len(detections):
-            self._fuse_frame(detections, corrected_ms, horizon_ms)
-        for key, tracker in list(self._trackers.items()):
-            tracker.end_frame(horizon_ms)
-            self._settle(tracker, key)
-        self._trackers = {key: tracker for key, tracker in self._trackers.items() if len(tracker.table)}
-        self._memory.commit(self.live_track_ids())
-        self._index_owners()
+        arrived_ms = arrived.time_ms - self._offset_ms[arrived.source_index]
+        self._learn_budget(now_ms - arrived_ms)
+        previous_ms = self._horizon_ms
+        # the map never goes back in time: a grown budget holds the horizon until now - budget catches up
+        horizon_ms = (
+            now_ms - self._budget_ms if previous_ms is None else max(previous_ms, now_ms - self._budget_ms)
+        )
+        ready, ready_ms, late, late_ms = self._align(waiting, arrived, arrived_ms, now_ms, horizon_ms)
+        if len(late) and previous_ms is not None:
+            self._fuse_frame(late, late_ms, previous_ms, out_of_sequence=True)
+        if len(ready):
+            self._fuse_frame(ready, ready_ms, horizon_ms, out_of_sequence=False)
+        self._correct_clocks()
+        deleted = np.empty(0, np.int64)
+        if previous_ms is None or horizon_ms > previous_ms:
+            deleted = self._tiles.end_frame(horizon_ms, after=self._keep_posteriors())
+        self._memory.commit(deleted_track_ids=deleted)
         self._horizon_ms = horizon_ms
+        self._now_ms = now_ms
         self._ticks += 1
-        return self.snapshot(horizon_ms)
+        return self.snapshot(horizon_ms, published_ms=now_ms)
+
+    def _learn_budget(self, lateness_ms: FloatArray) -> None:
+        """Record how long this tick's arrivals needed and move the budget.
+
+        A detection measured at t and collected at the tick ``now`` is in time for its frame when the
+        budget b satisfies t > now - step - b + tolerance (after the previous horizon), so it needs the
+        smallest multiple of the step above ``now - t - step + tolerance``. The budget is the
+        ``latency_quantile`` of that over the window, between the configured floor and maximum; it grows
+        at once and shrinks by one step after a whole window that needed less.
+        """
+        config = self.config
+        step = config.step_ms
+        bins = self._budget_bins
+        needed_steps = (
+            np.floor((lateness_ms - step + config.alignment_tolerance_ms) / step).astype(np.int64) + 1
+        )
+        row = self._budget_tick % len(bins)
+        bins[row] = np.bincount(np.clip(needed_steps, 1, bins.shape[1] - 1), minlength=bins.shape[1])
+        self._budget_tick += 1
+        counts = bins.sum(axis=0)
+        total = int(counts.sum())
+        if total == 0:
+            return
+        quantile_steps = int(np.searchsorted(np.cumsum(counts), config.latency_quantile * total))
+        target_ms = min(max(quantile_steps * step, config.latency_budget_ms), config.max_latency_budget_ms)
+        if target_ms > self._budget_ms:
+            self._budget_ms, self._shrink_ticks = target_ms, 0
+        elif target_ms < self._budget_ms:
+            self._shrink_ticks += 1
+            if self._shrink_ticks >= len(bins):
+                self._budget_ms, self._shrink_ticks = self._budget_ms - step, 0
+        else:
+            self._shrink_ticks = 0
 
     def _collect(self, now_ms: int) -> tuple[Detections, Detections]:
         """(waiting from earlier ticks, newly arrived)."""
-        parts = [
-            Detections.from_rsms(
-                self._rsms,
-                geo=self.geo,
-                reference_ms=np.array(self._rsm_arrival_ms, dtype=np.int64),
-                source_index=np.array(self._rsm_source, dtype=np.int64),
-            )
-        ]
-        if self._bsms:
-            parts.append(Detections.from_bsms(self._bsms, geo=self.geo, reference_ms=now_ms, source_index=0))
-        self._rsms, self._rsm_arrival_ms, self._rsm_source, self._bsms = [], [], [], []
-        return self._pending, concatenate(parts)
+        return self._pending, self._buffer.take()
 
     def _align(
-        self, waiting: Detections, arrived: Detections, horizon_ms: int
-    ) -> tuple[Detections, FloatArray]:
-        """Correct times, drop and count late arrivals, keep the future for later; return what is ready.
+        self, waiting: Detections, arrived: Detections, arrived_ms: FloatArray, now_ms: int, horizon_ms: int
+    ) -> tuple[Detections, FloatArray, Detections, FloatArray]:
+        """Sort detections by corrected time (``arrived_ms`` for the new arrivals): (ready, their times,
+        out of sequence, their times); drop and count the too old, keep the future for later.
 
-        Late: measured (corrected) at or before the previous horizon plus the tolerance, i.e. in a frame
-        already fused. Detections that waited a tick are never late, even if the sender's offset estimate
-        moved meanwhile. Ready: measured up to the horizon plus ``alignment_tolerance_ms`` (so a frame taken
-        on the grid is fused in its own tick despite a few ms of residual clock error).
+        Out of sequence: measured at or before the previous horizon plus the tolerance, i.e. in a frame
+        already fused, and at most ``max_age_ms`` before ``now_ms`` (older: dropped, ``late_dropped``).
+        Detections that waited a tick are never late, even if the sender's offset estimate moved
+        meanwhile. Ready: measured up to the horizon plus ``alignment_tolerance_ms`` (so a frame taken on the
+        grid is fused in its own tick despite a few ms of residual clock error).
         """
         sources = len(self._offset_ms)
         tolerance_ms = self.config.alignment_tolerance_ms
+        late_detections, late_ms = Detections.empty(), np.empty(0)
         if self._horizon_ms is not None and len(arrived):
-            corrected_ms = arrived.time_ms - self._offset_ms[arrived.source_index]
-            late = corrected_ms <= self._horizon_ms + tolerance_ms
+            late = arrived_ms <= self._horizon_ms + tolerance_ms
             if late.any():
-                self._late += np.bincount(arrived.source_index[late], minlength=sources)
+                too_old = late & (now_ms - arrived_ms > self.config.max_age_ms)
+                self._late += np.bincount(arrived.source_index[too_old], minlength=sources)
+                usable = late & ~too_old
+                late_detections, late_ms = arrived.take(usable), arrived_ms[usable]
+                self._out_of_sequence += np.bincount(late_detections.source_index, minlength=sources)
+                self._fused += np.bincount(late_detections.source_index, minlength=sources)
                 arrived = arrived.take(~late)
         detections = concatenate([waiting, arrived])
         corrected_ms = detections.time_ms - self._offset_ms[detections.source_index]
@@ -208,195 +287,124 @@ class FusionEngine:
         self._pending = detections.take(~ready & ~future)
         ready_detections = detections.take(ready)
         self._fused += np.bincount(ready_detections.source_index, minlength=sources)
-        return ready_detections, corrected_ms[ready]
+        return ready_detections, corrected_ms[ready], late_detections, late_ms
 
-    def _fuse_frame(self, detections: Detections, corrected_ms: FloatArray, horizon_ms: int) -> None:
-        """Route every ready detection to a tile and let each tile's tracker fuse its share."""
+    def _fuse_frame(
+        self, detections: Detections, corrected_ms: FloatArray, horizon_ms: int, *, out_of_sequence: bool
+    ) -> None:
+        """Route every detection to a tile and let each tile's tracker fuse its share at ``horizon_ms``
+        (``oosm.fuse_late`` for detections of frames already fused)."""
         keys = IdentityMemory.key(detections.source_index, detections.object_id, detections.self_report)
         remembered = self._memory.lookup(keys)
-        joined, members = self._join_contested(detections, self._route(detections, remembered))
-        for key, rows in route(joined):
-            whole = len(rows) == len(detections)
-            group = members.get(key, [key])
-            if len(group) == 1:
-                tracker = self._tracker(key)
-            else:
-                # tracks of several tiles compete for these detections: fuse them in one assignment
-                tracker = Tracker(self.config, self._allocate)
-                owned = [self._trackers.pop(member, None) for member in group]
-                tracker.table = TrackTable.concatenate([t.table for t in owned if t is not None])
-            result = tracker.process(
-                detections if whole else detections.take(rows),
-                time_ms=corrected_ms if whole else corrected_ms[rows],
-                fusion_ms=float(horizon_ms),
-                keys=keys if whole else keys[rows],
-                remembered=remembered if whole else remembered[rows],
-                memory=self._memory,
-            )
-            if len(group) > 1:
-                self._settle(tracker, None)
-            self._correct_clocks(result.timing_residual_s, result.timing_source)
-
-    def _join_contested(
-        self, detections: Detections, tile: IntArray
-    ) -> tuple[IntArray, dict[int, list[int]]]:
-        """Tiles whose tracks lie within ``halo_m`` of one detection are fused together: each such group
-        is relabelled with one key, its root; returns the labels and root → member tiles of every group
-        of more than one tile (few, and only near borders)."""
-        if self._owner_tree is None or len(tile) == 0:
-            return tile, {}
-        neighbours = min(3, len(self._owner_xy_tiles))
-        xy = np.column_stack([detections.x_m, detections.y_m])
-        _, nearest = self._owner_tree.query(xy, k=neighbours, distance_upper_bound=self.config.halo_m)
-        nearest = nearest.reshape(len(tile), neighbours)
-        found = nearest < len(self._owner_xy_tiles)
-        near_tile = np.where(
-            found, self._owner_xy_tiles[np.minimum(nearest, len(self._owner_xy_tiles) - 1)], -1
+        result = self._tiles.fuse(
+            detections,
+            time_ms=corrected_ms,
+            fusion_ms=float(horizon_ms),
+            keys=keys,
+            remembered=remembered,
+            late=oosm.fuse_late if out_of_sequence else None,
         )
-        contested = found & (near_tile != tile[:, np.newaxis])
-        if not contested.any():
-            return tile, {}
-        edges = np.unique(
-            np.column_stack(
-                [np.broadcast_to(tile[:, np.newaxis], near_tile.shape)[contested], near_tile[contested]]
-            ),
-            axis=0,
+        self._memory.remember(result.identity_keys, result.identity_tracks)
+        self._timing.append((result.timing_residual_s, result.timing_source, True))
+        self._timing.append(self._unit_residuals(detections, corrected_ms, result))
+
+    def _unit_residuals(
+        self, detections: Detections, time_ms: FloatArray, result: FrameResult | oosm.LateResult
+    ) -> tuple[FloatArray, IntArray, bool]:
+        """Timing residuals of roadside units not anchored to GNSS time against units that are.
+
+        For each track matched this frame by a unit u without GNSS anchoring (fewer than
+        ``clock_anchor_frames`` frames with connected-vehicle residuals) and by anchored units: every
+        detection moved to a common time along its own velocity (its corrected time; the anchored units'
+        clocks are right), r = u's position - the mean of the anchored units', δ = -(r·v)/|v|² with v
+        their mean velocity. Anchored units never take residuals from other units, so the estimates
+        cannot chase each other round: every offset traces back to GNSS time, and a unit that has
+        nobody anchored to compare with keeps its offset.
+        """
+        config = self.config
+        none = (np.empty(0), np.empty(0, np.int64), False)
+        track, row = result.track_index, result.detection_index
+        if len(row) == 0:
+            return none
+        source = detections.source_index[row]
+        anchored = self._anchor_frames >= config.clock_anchor_frames
+        roadside = ~detections.self_report[row] & (source > 0)
+        reference = roadside & anchored[source]
+        target = roadside & ~anchored[source]
+        if not (reference.any() and target.any()):
+            return none
+        velocity = detections.velocity_mps[row]
+        common_ms = float(time_ms.max())
+        lag_s = (common_ms - time_ms[row]) / 1000.0
+        xy = np.column_stack([detections.x_m[row], detections.y_m[row]]) + velocity * lag_s[:, np.newaxis]
+        slots = int(track.max()) + 1
+        weight = reference.astype(np.float64)
+        count = np.bincount(track, weights=weight, minlength=slots)
+        mean_xy = np.column_stack(
+            [np.bincount(track, weights=weight * xy[:, axis], minlength=slots) for axis in (0, 1)]
         )
-        parent: dict[int, int] = {}
+        mean_velocity = np.column_stack(
+            [np.bincount(track, weights=weight * velocity[:, axis], minlength=slots) for axis in (0, 1)]
+        )
+        usable = target & (count[track] > 0)
+        at = track[usable]
+        reference_xy = mean_xy[at] / count[at, np.newaxis]
+        reference_velocity = mean_velocity[at] / count[at, np.newaxis]
+        speed2 = (reference_velocity**2).sum(axis=1)
+        fast = speed2 >= config.clock_offset_min_speed_mps**2
+        r = xy[usable][fast] - reference_xy[fast]
+        delta_s: FloatArray = -(r * reference_velocity[fast]).sum(axis=1) / speed2[fast]
+        return delta_s, source[usable][fast], False
 
-        def find(key: int) -> int:
-            while parent.get(key, key) != key:
-                key = parent[key]
-            return key
-
-        for a, b in edges.tolist():  # a handful of border tiles, not objects
-            root_a, root_b = find(a), find(b)
-            if root_a != root_b:
-                parent[max(root_a, root_b)] = min(root_a, root_b)
-        if not parent:
-            return tile, {}
-        members: dict[int, list[int]] = {}
-        for key in {*parent, *parent.values()}:
-            members.setdefault(find(key), []).append(key)
-        joined: IntArray = np.array([find(key) for key in tile.tolist()], dtype=np.int64)
-        return joined, members
-
-    def _route(self, detections: Detections, remembered: IntArray) -> IntArray:
-        """Tile key per detection: the tile owning the track its sender id last went to; else the tile of
-        the nearest track within ``halo_m`` (what a tile worker learns from its neighbours' border tracks);
-        else the tile under the detection. So a track and its detections are never split by a border."""
-        tile = self.grid.key_of(detections.x_m, detections.y_m)
-        if len(self._owner_ids) == 0:
-            return tile
-        position = np.minimum(np.searchsorted(self._owner_ids, remembered), len(self._owner_ids) - 1)
-        known = (self._owner_ids[position] == remembered) & (remembered >= 0)
-        owner = np.where(known, self._owner_tiles[position], -1)
-        unknown = np.flatnonzero(~known)
-        if len(unknown) and self._owner_tree is not None:
-            xy = np.column_stack([detections.x_m[unknown], detections.y_m[unknown]])
-            _, nearest = self._owner_tree.query(xy, distance_upper_bound=self.config.halo_m)
-            found = nearest < len(self._owner_xy_tiles)
-            owner[unknown[found]] = self._owner_xy_tiles[nearest[found]]
-        routed: IntArray = np.where(owner >= 0, owner, tile)
-        return routed
-
-    def _correct_clocks(self, residual_s: FloatArray, source: IntArray) -> None:
-        """offset += gain · mean(clip(δ)) per roadside sender over this frame's anchored matches."""
-        if len(residual_s) == 0:
-            return
-        limit_s = self.config.clock_offset_max_step_ms / 1000.0
-        clipped_ms = np.clip(residual_s, -limit_s, limit_s) * 1000.0
+    def _correct_clocks(self) -> None:
+        """offset += gain · mean(clip(δ)) per roadside sender over this tick's residuals: those against
+        GNSS-timed self-reports where the sender had any, else those against anchored units."""
+        timing, self._timing = self._timing, []
         sources = len(self._offset_ms)
-        count = np.bincount(source, minlength=sources)
-        total = np.bincount(source, weights=clipped_ms, minlength=sources)
-        seen = count > 0
-        seen[0] = False  # vehicles: GNSS time is the reference
+        limit_s = self.config.clock_offset_max_step_ms / 1000.0
         step = np.zeros(sources)
-        step[seen] = self.config.clock_offset_gain * total[seen] / count[seen]
+        have_gnss = np.zeros(sources, np.bool_)
+        for from_gnss in (True, False):
+            parts = [(delta, source) for delta, source, gnss in timing if gnss == from_gnss and len(delta)]
+            if not parts:
+                continue
+            residual_s = np.concatenate([delta for delta, _ in parts])
+            source = np.concatenate([source for _, source in parts])
+            clipped_ms = np.clip(residual_s, -limit_s, limit_s) * 1000.0
+            count = np.bincount(source, minlength=sources)
+            total = np.bincount(source, weights=clipped_ms, minlength=sources)
+            seen = (count > 0) & ~have_gnss
+            seen[0] = False  # vehicles: GNSS time is the reference
+            step[seen] = self.config.clock_offset_gain * total[seen] / count[seen]
+            if from_gnss:
+                have_gnss = seen
+                self._anchor_frames += seen
         bound = self.config.clock_offset_limit_ms
         self._offset_ms = np.clip(self._offset_ms + step, -bound, bound)
 
-    def _index_owners(self) -> None:
-        """Sorted (track id → tile) and a k-d tree of track positions, for routing the next frame."""
-        tables = [(key, tracker.table) for key, tracker in self._trackers.items()]
-        if not tables:
-            self._owner_ids = np.empty(0, np.int64)
-            self._owner_tree = None
-            return
-        ids = np.concatenate([table.track_id for _, table in tables])
-        tiles = np.concatenate([np.full(len(table), key, np.int64) for key, table in tables])
-        order = np.argsort(ids)
-        self._owner_ids, self._owner_tiles = ids[order], tiles[order]
-        self._owner_tree = cKDTree(np.concatenate([table.state[:, :2] for _, table in tables]))
-        self._owner_xy_tiles = tiles
-
-    def _settle(self, tracker: Tracker, key: int | None) -> None:
-        """Hand every row of ``tracker`` that is not in tile ``key`` (None: a joined tracker, every row) to
-        the tile under its position; global ids travel with the rows."""
-        table = tracker.table
-        if len(table) == 0:
-            return
-        row_keys = self.grid.key_of(table.state[:, 0], table.state[:, 1])
-        outside = row_keys != key if key is not None else np.ones(len(table), np.bool_)
-        if not outside.any():
-            return
-        moving = table.take(outside)
-        table.keep(~outside)
-        for target, rows in route(row_keys[outside]):
-            self._tracker(target).table.extend(moving.take(rows))
-
-    def _tracker(self, key: int) -> Tracker:
-        tracker = self._trackers.get(key)
-        if tracker is None:
-            tracker = self._trackers[key] = Tracker(self.config, self._allocate)
-        return tracker
+    def _keep_posteriors(self) -> TableHook:
+        """Write every track's posterior into this frame's history slot, for retrodiction (``oosm``); run
+        by the tile set on each table at the end of the frame."""
+        slot = self._frames % HISTORY_FRAMES
+        self._frames += 1
+        return functools.partial(keep_posteriors, slot=slot)
 
     def _allocate(self, count: int) -> IntArray:
         return np.fromiter(itertools.islice(self._ids, count), dtype=np.int64, count=count)
 
     # -- output --------------------------------------------------------------------------------------
 
-    def snapshot(self, time_ms: int) -> LdmSnapshot:
-        """Confirmed, recently seen tracks, each predicted to ``time_ms``."""
-        table = TrackTable.concatenate(
-            [
-                tracker.table.take(reported(tracker.table, fusion_ms=time_ms, config=self.config))
-                for tracker in self._trackers.values()
-            ]
-        )
-        if len(table) == 0:
-            return LdmSnapshot.empty(time_ms)
-        dt_s = (time_ms - table.time_ms) / 1000.0
-        state, covariance = kalman.predict(
-            table.state, table.covariance, dt_s, self.config.accel_density_m2ps3
-        )
-        vx, vy = state[:, 2], state[:, 3]
-        lane_id: NDArray[np.object_] | None = None
-        s_m = np.full(len(table), np.nan)
-        if self._lane_matcher is not None:
-            heading = np.rad2deg(np.arctan2(vx, vy)) % 360.0
-            match = self._lane_matcher.match(state[:, 0], state[:, 1], heading)
-            lane_id, s_m = match.lane_ids, match.s_m
-        return LdmSnapshot(
-            time_ms=time_ms,
-            track_id=table.track_id,
-            x_m=state[:, 0],
-            y_m=state[:, 1],
-            vx_mps=vx,
-            vy_mps=vy,
-            speed_mps=np.hypot(vx, vy),
-            heading_deg=np.rad2deg(np.arctan2(vx, vy)) % 360.0,
-            length_m=table.length_m,
-            width_m=table.width_m,
-            kind=np.argmax(table.kind_votes, axis=1).astype(np.int64),
-            position_cov_m2=covariance[:, :2, :2],
-            lane_id=lane_id,
-            s_m=s_m,
-            source_count=table.source_count,
-        )
+    def snapshot(self, time_ms: int, *, published_ms: int | None = None) -> LdmSnapshot:
+        """Confirmed, recently seen tracks, each predicted to ``time_ms``; ``published_ms`` stamps it (the
+        tick that makes it, for ``tick``)."""
+        snapshot = self._tiles.snapshot(time_ms)
+        if self._lane_matcher is not None and len(snapshot):
+            match = self._lane_matcher.match(snapshot.x_m, snapshot.y_m, snapshot.heading_deg)
+            snapshot = replace(snapshot, lane_id=match.lane_ids, s_m=match.s_m)
+        return replace(snapshot, published_ms=published_ms)
 
     def live_track_ids(self) -> IntArray:
-        parts = [tracker.table.track_id for tracker in self._trackers.values()]
+        parts = list(self._tiles.tracks_by_tile().values())
         return np.concatenate(parts) if parts else np.empty(0, np.int64)
 
     @property
@@ -408,7 +416,21 @@ class FusionEngine:
             future_dropped={name: int(self._future[i]) for i, name in enumerate(names)},
             rejected_messages=self._rejected,
             ticks=self._ticks,
+            out_of_sequence={name: int(self._out_of_sequence[i]) for i, name in enumerate(names)},
         )
+
+    @property
+    def latency_budget_ms(self) -> int:
+        """How long fusion now waits for late data: the map's time is the tick minus this (adaptive)."""
+        return self._budget_ms
+
+    @property
+    def freshness_ms(self) -> int | None:
+        """Age of the map at its publication: the last tick minus its snapshot time (None before the
+        first tick). Equals the budget, except while the map holds its time after the budget grew."""
+        if self._now_ms is None or self._horizon_ms is None:
+            return None
+        return self._now_ms - self._horizon_ms
 
     @property
     def clock_offsets_ms(self) -> dict[str, float]:
@@ -417,8 +439,43 @@ class FusionEngine:
 
     def tracks_by_tile(self) -> dict[int, IntArray]:
         """Global ids of every live track (tentative included), per owning tile key (``TileGrid``)."""
-        return {key: tracker.table.track_id.copy() for key, tracker in self._trackers.items()}
+        return self._tiles.tracks_by_tile()
 
     @property
     def track_count(self) -> int:
-        return sum(len(tracker.table) for tracker in self._trackers.values())
+        return self._tiles.track_count
+
+    # -- resources and measurement -------------------------------------------------------------------
+
+    @property
+    def track_table_bytes(self) -> int:
+        """Memory held by the track tables (in the worker processes, with ``workers``)."""
+        return self._tiles.table_bytes
+
+    def stage_seconds(self) -> dict[str, float]:
+        """Seconds spent so far per tracking stage (predict, gate, assign, …; with ``workers``, summed
+        over the workers, plus the main process's routing and waiting)."""
+        return self._tiles.stage_seconds()
+
+    def worker_cpu_seconds(self) -> float:
+        """CPU seconds used by the worker processes so far (0 in-process)."""
+        return self._tiles.worker_cpu_seconds()
+
+    def close(self) -> None:
+        """Stop the worker processes, if any (also done when the engine is garbage-collected)."""
+        self._tiles.close()
+
+    def __enter__(self) -> FusionEngine:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def keep_posteriors(table: TrackTable, *, slot: int) -> None:
+    """Write each track's posterior into history ``slot`` of its table (``FusionEngine._keep_posteriors``)."""
+    table.past_time_ms[:, slot] = table.time_ms
+    table.past_info_ms[:, slot] = table.last_hit_ms
+    table.past_covariance[:, slot] = table.covariance

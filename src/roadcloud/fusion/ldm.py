@@ -1,8 +1,12 @@
 """The live dynamic map (LDM): every confirmed track of the zone at one instant, with spatial queries.
 
 A snapshot is immutable and refers to one time ``time_ms`` (UTC epoch ms, on the 100 ms grid): each
-track's state was predicted to exactly that time. Arrays are in the local metric frame; ``heading_deg`` is
-clockwise from north, ``heading = atan2(vx, vy)``.
+track's state was predicted to exactly that time. Arrays are in the local metric frame; ``heading_deg``
+is clockwise from north, ``heading = atan2(vx, vy)``.
+
+Fusion waits a latency budget for late data, so a snapshot is published after its time: ``published_ms``
+(the fusion tick) says when, ``freshness_ms`` how old the map was then; a service acting at publication
+predicts the tracks forward by that much.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ IndexArray = NDArray[np.int64]
 class LdmSnapshot:
     """N confirmed tracks at ``time_ms``. ``lane_id`` (object array of str) and ``s_m`` (distance along
     the lane) are filled only when fusion was given a lane matcher; otherwise ``lane_id`` is None and
-    ``s_m`` is NaN. ``source_count``: senders that reported the track in its last frame."""
+    ``s_m`` is NaN. ``source_count``: senders that reported the track in its last frame. ``published_ms``:
+    when fusion made the snapshot (None when not made by a fusion tick)."""
 
     time_ms: int
     track_id: IntArray
@@ -39,12 +44,18 @@ class LdmSnapshot:
     lane_id: NDArray[np.object_] | None
     s_m: FloatArray
     source_count: IntArray
+    published_ms: int | None = None
 
     def __len__(self) -> int:
         return len(self.track_id)
 
+    @property
+    def freshness_ms(self) -> int | None:
+        """How old the map was when published: ``published_ms - time_ms`` (None if not published)."""
+        return None if self.published_ms is None else self.published_ms - self.time_ms
+
     @classmethod
-    def empty(cls, time_ms: int) -> LdmSnapshot:
+    def empty(cls, time_ms: int, *, published_ms: int | None = None) -> LdmSnapshot:
         return cls(
             time_ms=time_ms,
             track_id=np.empty(0, np.int64),
@@ -61,6 +72,7 @@ class LdmSnapshot:
             lane_id=None,
             s_m=np.empty(0),
             source_count=np.empty(0, np.int64),
+            published_ms=published_ms,
         )
 
     def take(self, index: IndexArray | NDArray[np.bool_]) -> LdmSnapshot:
@@ -68,7 +80,8 @@ class LdmSnapshot:
         values: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            values[f.name] = value if f.name == "time_ms" or value is None else value[index]
+            scalar = f.name in ("time_ms", "published_ms")
+            values[f.name] = value if scalar or value is None else value[index]
         return LdmSnapshot(**values)
 
     def in_area(self, xmin_m: float, ymin_m: float, xmax_m: float, ymax_m: float) -> IndexArray:

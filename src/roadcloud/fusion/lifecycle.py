@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 
 from roadcloud.fusion.config import FusionConfig
 from roadcloud.fusion.detections import Detections
-from roadcloud.fusion.tracks import KIND_COUNT, NO_BSM_ID, TrackTable, popcount
+from roadcloud.fusion.tracks import HISTORY_FRAMES, KIND_COUNT, NO_BSM_ID, TrackTable, popcount
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -67,6 +67,9 @@ def initiate(
         bsm_time_ms=np.where(detections.self_report, time_ms, np.nan),
         source_bits=source_bits.copy(),
         source_count=np.zeros(count, np.int64),
+        past_time_ms=np.full((count, HISTORY_FRAMES), np.nan),
+        past_info_ms=np.full((count, HISTORY_FRAMES), np.inf),
+        past_covariance=np.zeros((count, HISTORY_FRAMES, 4, 4)),
     )
 
 

@@ -1,8 +1,10 @@
 """Fuse a recorded twin run: the recording in delivery order through ``FusionEngine``, 10 Hz snapshots out.
 
 Messages are fed by delivery time; before the first message delivered after a tick time N, the engine
-ticks at N. The snapshot of tick N refers to T = N - latency_budget_ms (a multiple of 100 ms, like the
-twin's truth times) and holds every track's state estimated AT T from data measured up to T.
+ticks at N. The snapshot of tick N refers to T = N - the engine's latency budget then (a multiple of
+100 ms, like the twin's truth times; ``published_ms`` = N) and holds every track's state estimated AT T
+from data measured up to T. The budget adapts to the delay of the data; while it grows, consecutive
+snapshots repeat one time.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def fuse_recording(
 ) -> Iterator[LdmSnapshot]:
     """One snapshot per 100 ms from the first delivery to the last delivery plus the budget.
 
-    Snapshot ``time_ms`` = tick − ``latency_budget_ms``: a multiple of 100 ms, equal to the twin's truth
+    Snapshot ``time_ms`` = tick − the latency budget: a multiple of 100 ms, equal to the twin's truth
     times, holding every track's state estimated AT that time from data measured up to it.
     """
     # imported here: the recording module sits beside the SUMO runtime, which fusion itself never needs
@@ -50,7 +52,7 @@ def fuse_recording(
             engine.add(emission.topic, emission.payload, emission.delivery_ms)
     if next_tick is None:
         return
-    while next_tick <= last_delivery + config.latency_budget_ms + step:
+    while next_tick <= last_delivery + engine.latency_budget_ms + step:
         yield engine.tick(next_tick)
         next_tick += step
 

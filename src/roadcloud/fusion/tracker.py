@@ -1,22 +1,28 @@
-"""One tile's tracker: wires predictor, gate, assignment, updater and life cycle together, once per frame.
+"""The tracker of a set of tiles: wires predictor, gate, assignment, updater and life cycle together, once
+per frame. The in-process engine runs one for all tiles of the zone; each worker process of the parallel
+engine runs one for the tiles it owns (``workers``). Rows are tracks; nothing loops over them in Python.
 
-Per frame, for the detections routed to the tile (every sender, corrected measurement times):
+Per frame, for the detections routed to it (every sender, corrected measurement times):
 
-    align   each detection to the fusion time:  z_T = z + v_det (T - t),  R_pos += R_vel (T - t)²
     predict every track to T                                               (kalman.predict)
+    align   each detection to the fusion time:  z_T = z + v_det (T - t),  R_pos += R_vel (T - t)²
     gate    d² = Mahalanobis, χ² gate, identity-backed exceptions           (association)
-    assign  one-to-one per sender                                           (associate_by_source)
+    assign  one-to-one per sender                                           (associate_pairs)
     update  each hit track once with the information-weighted mean of its detections:
-            R̄⁻¹ = Σ R_i⁻¹,  z̄ = R̄ Σ R_i⁻¹ z_i                               (kalman.update)
+            R̄⁻¹ = Σ R_i⁻¹,  z̄ = R̄ Σ R_i⁻¹ z_i                   (kalman.update_position_velocity)
     initiate tentative tracks from the rest                                  (lifecycle.initiate)
 
-and ``end_frame`` (merge duplicates, confirm, delete). All steps are array operations over the tile.
+and ``end_frame`` (merge duplicates, confirm, delete). Every track is predicted to T in each frame, with or
+without detections, so the snapshot at T needs no prediction. ``stage_seconds`` adds up time per step.
+
+Detections measured before the tracks' time (out of sequence) go to ``oosm.fuse_late`` instead.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,16 +44,44 @@ BSM_ANCHOR_MAX_AGE_MS = 250.0
 """A self-report older than this is not extrapolated for clock-offset estimation."""
 
 
+def _no_index() -> IntArray:
+    return np.empty(0, np.int64)
+
+
 @dataclass(frozen=True, slots=True)
 class FrameResult:
-    """What one frame did in one tile: matched pairs and new tracks, and the timing residuals of roadside
-    matches with connected vehicles: ``timing_residual_s`` δ = -(r·v)/|v|² per pair, from sender
-    ``timing_source``."""
+    """What one frame did in one tracker: matched pairs and new tracks, and the timing residuals of
+    roadside matches with connected vehicles: ``timing_residual_s`` δ = -(r·v)/|v|² per pair, from sender
+    ``timing_source``. ``track_index`` / ``detection_index``: the matched pairs (table row, row of the
+    detections given), for the engine's clock-offset estimation between roadside units.
+    ``identity_keys`` → ``identity_tracks``: which track each sender identity went to (matched and
+    initiated), for ``IdentityMemory.remember`` where the memory lives in another process."""
 
     matched: int
     initiated: int
     timing_residual_s: FloatArray
     timing_source: IntArray
+    track_index: IntArray = field(default_factory=_no_index)
+    detection_index: IntArray = field(default_factory=_no_index)
+    identity_keys: IntArray = field(default_factory=_no_index)
+    identity_tracks: IntArray = field(default_factory=_no_index)
+
+    @classmethod
+    def empty(cls) -> FrameResult:
+        return cls(0, 0, np.empty(0), _no_index())
+
+
+class _Laps:
+    """Adds the seconds since the previous lap to ``totals[label]``."""
+
+    def __init__(self, totals: dict[str, float]) -> None:
+        self.totals = totals
+        self.last = time.perf_counter()
+
+    def __call__(self, label: str) -> None:
+        now = time.perf_counter()
+        self.totals[label] = self.totals.get(label, 0.0) + now - self.last
+        self.last = now
 
 
 def measurement_variance(detections: Detections, config: FusionConfig) -> FloatArray:
@@ -59,20 +93,14 @@ def measurement_variance(detections: Detections, config: FusionConfig) -> FloatA
     return np.column_stack([position_var, position_var, velocity_var, velocity_var])
 
 
-def _diagonal(variance: FloatArray) -> FloatArray:
-    out = np.zeros((len(variance), variance.shape[1], variance.shape[1]))
-    index = np.arange(variance.shape[1])
-    out[:, index, index] = variance
-    return out
-
-
 class Tracker:
-    """Owns the tracks of one tile (``table``); the engine routes detections and hands tracks over."""
+    """Owns a set of tracks (``table``); the engine routes detections to it and hands tracks over."""
 
     def __init__(self, config: FusionConfig, allocate: Callable[[int], IntArray]) -> None:
         self.config = config
         self.table = TrackTable.empty()
         self._allocate = allocate
+        self.stage_seconds: dict[str, float] = {}
 
     def process(
         self,
@@ -82,13 +110,25 @@ class Tracker:
         fusion_ms: float,
         keys: IntArray,
         remembered: IntArray,
-        memory: IdentityMemory,
+        memory: IdentityMemory | None = None,
     ) -> FrameResult:
         """Fuse one frame of detections (measured at ``time_ms``, clock-corrected) into the state at
         ``fusion_ms``. ``keys``: each detection's sender identity (``IdentityMemory.key``);
-        ``remembered``: the track that identity last went to (-1: none)."""
+        ``remembered``: the track that identity last went to (-1: none). The identities matched and
+        initiated are returned in the result and, given a ``memory``, remembered there."""
         config = self.config
+        lap = _Laps(self.stage_seconds)
         table = self.table
+        if len(table):
+            dt_s = (fusion_ms - table.time_ms) / 1000.0
+            if dt_s.any():
+                table.state, table.covariance = kalman.predict(
+                    table.state, table.covariance, dt_s, config.accel_density_m2ps3
+                )
+                table.time_ms = np.full(len(table), float(fusion_ms))
+        lap("predict")
+        if len(detections) == 0:
+            return FrameResult.empty()
         raw_xy = np.column_stack([detections.x_m, detections.y_m])
         velocity = detections.velocity_mps
         variance = measurement_variance(detections, config)
@@ -96,33 +136,19 @@ class Tracker:
         xy = raw_xy + velocity * lag_s[:, np.newaxis]
         variance[:, :2] += variance[:, 2:] * (lag_s**2)[:, np.newaxis]
         bits = np.left_shift(np.int64(1), detections.source_index % 63)
-        no_residual = FrameResult(0, 0, np.empty(0), np.empty(0, np.int64))
 
         rows = cols = np.empty(0, np.int64)
         unassigned = np.arange(len(detections), dtype=np.int64)
-        result = no_residual
+        result = FrameResult.empty()
         if len(table):
-            dt_s = (fusion_ms - table.time_ms) / 1000.0
-            state, covariance = kalman.predict(
-                table.state, table.covariance, dt_s, config.accel_density_m2ps3
+            candidates = self._candidates(
+                detections=detections, xy=xy, velocity=velocity, variance=variance, remembered=remembered
             )
-            table.state, table.covariance = state, covariance
-            table.time_ms = np.full(len(table), float(fusion_ms))
-            assignment = associate_pairs(
-                self._candidates(
-                    state=state,
-                    covariance=covariance,
-                    detections=detections,
-                    xy=xy,
-                    velocity=velocity,
-                    variance=variance,
-                    remembered=remembered,
-                ),
-                detections.source_index,
-                len(detections),
-            )
+            lap("gate")
+            assignment = associate_pairs(candidates, detections.source_index, len(detections))
             rows, cols = assignment.track_index, assignment.detection_index
             unassigned = assignment.unassigned_detections
+            lap("assign")
             if len(rows):
                 self._update(
                     rows=rows,
@@ -142,8 +168,9 @@ class Tracker:
                     time_ms=time_ms,
                     bits=bits,
                     keys=keys,
-                    memory=memory,
                 )
+            lap("update")
+        identity_keys, identity_tracks = result.identity_keys, result.identity_tracks
         if len(unassigned):
             new = initiate(
                 detections.take(unassigned),
@@ -156,15 +183,26 @@ class Tracker:
             )
             new.bsm_xy_m = raw_xy[unassigned]
             new.bsm_time_ms = np.where(detections.self_report[unassigned], time_ms[unassigned], np.nan)
-            memory.remember(keys[unassigned], new.track_id)
+            identity_keys = np.concatenate([identity_keys, keys[unassigned]])
+            identity_tracks = np.concatenate([identity_tracks, new.track_id])
             table.extend(new)
-        return FrameResult(len(rows), len(unassigned), result.timing_residual_s, result.timing_source)
+            lap("initiate")
+        if memory is not None:
+            memory.remember(identity_keys, identity_tracks)
+        return FrameResult(
+            len(rows),
+            len(unassigned),
+            result.timing_residual_s,
+            result.timing_source,
+            rows,
+            cols,
+            identity_keys,
+            identity_tracks,
+        )
 
     def _candidates(
         self,
         *,
-        state: FloatArray,
-        covariance: FloatArray,
         detections: Detections,
         xy: FloatArray,
         velocity: FloatArray,
@@ -174,6 +212,7 @@ class Tracker:
         """Score the pairs the gate can reach: position d² (gated), identity, penalty, velocity term."""
         config = self.config
         table = self.table
+        state, covariance = table.state, table.covariance
         # the gate reaches at most sqrt(gate · (trace P + max R)) metres; the sender id up to identity_gate_m
         # (capped: a coasting track's gate must not sweep a whole junction)
         reach_m = np.clip(
@@ -223,24 +262,25 @@ class Tracker:
     ) -> None:
         """One Kalman update per hit track with the information-weighted mean of its detections."""
         table = self.table
-        hit, slot = np.unique(rows, return_inverse=True)
         information = 1.0 / variance[cols]
         z = np.column_stack([xy[cols], velocity[cols]])
-        total_information = np.zeros((len(hit), 4))
-        weighted = np.zeros((len(hit), 4))
-        np.add.at(total_information, slot, information)
-        np.add.at(weighted, slot, information * z)
-        fused_z = weighted / total_information
+        total_information = np.zeros((len(table), 4))
+        weighted = np.zeros((len(table), 4))
+        np.add.at(total_information, rows, information)
+        np.add.at(weighted, rows, information * z)
+        hit = np.flatnonzero(total_information[:, 0])
+        total_information = total_information[hit]
+        fused_z = weighted[hit] / total_information
         prior = table.covariance[hit]
-        jumped = distance2 > self.config.gate_chi2
-        if jumped.any():
+        jumped = np.flatnonzero(distance2 > self.config.gate_chi2)
+        if len(jumped):
             # accepted on identity outside the gate: the model was wrong (a one-step lane change), so
             # widen P by r r' before the update
-            r = np.zeros((len(hit), 2))
-            r[slot[jumped]] = xy[cols[jumped]] - table.state[rows[jumped], :2]
-            prior = prior + np.pad(r[:, :, np.newaxis] * r[:, np.newaxis, :], ((0, 0), (0, 2), (0, 2)))
-        new_state, new_cov = kalman.update(
-            table.state[hit], prior, fused_z, _diagonal(1.0 / total_information), kalman.H_POSITION_VELOCITY
+            slot = np.searchsorted(hit, rows[jumped])
+            r = xy[cols[jumped]] - table.state[rows[jumped], :2]
+            prior[slot, :2, :2] += r[:, :, np.newaxis] * r[:, np.newaxis, :]
+        new_state, new_cov = kalman.update_position_velocity(
+            table.state[hit], prior, fused_z, 1.0 / total_information
         )
         table.state[hit] = new_state
         table.covariance[hit] = new_cov
@@ -258,7 +298,6 @@ class Tracker:
         time_ms: FloatArray,
         bits: IntArray,
         keys: IntArray,
-        memory: IdentityMemory,
     ) -> FrameResult:
         """Book-keeping of matched pairs: senders, class votes, size, BSM anchor, identities, timing."""
         table = self.table
@@ -274,11 +313,19 @@ class Tracker:
         table.bsm_xy_m[anchored] = raw_xy[cols[own]]
         table.bsm_velocity_mps[anchored] = velocity[cols[own]]
         table.bsm_time_ms[anchored] = time_ms[cols[own]]
-        memory.remember(keys[cols], table.track_id[rows])
         roadside_rows, roadside_cols = rows[~own], cols[~own]
         residual = self._timing_residual(roadside_rows, raw_xy[roadside_cols], time_ms[roadside_cols])
         usable, delta_s = residual
-        return FrameResult(len(rows), 0, delta_s, detections.source_index[roadside_cols[usable]])
+        return FrameResult(
+            len(rows),
+            0,
+            delta_s,
+            detections.source_index[roadside_cols[usable]],
+            rows,
+            cols,
+            keys[cols],
+            table.track_id[rows],
+        )
 
     def _timing_residual(
         self, target: IntArray, measured_xy: FloatArray, time_ms: FloatArray
@@ -298,7 +345,14 @@ class Tracker:
         delta_s: FloatArray = -(r * velocity[usable]).sum(axis=1) / speed2[usable]
         return usable, delta_s
 
-    def end_frame(self, fusion_ms: float) -> None:
-        """Merge duplicates, then advance every track's life cycle by one frame."""
-        self.table.keep(merge_duplicates(self.table, fusion_ms=fusion_ms, config=self.config))
-        self.table.keep(end_frame(self.table, fusion_ms=fusion_ms, config=self.config))
+    def end_frame(self, fusion_ms: float) -> IntArray:
+        """Merge duplicates, then advance every track's life cycle by one frame; returns the global ids of
+        the tracks deleted (merged away or dead)."""
+        lap = _Laps(self.stage_seconds)
+        table = self.table
+        keep = merge_duplicates(table, fusion_ms=fusion_ms, config=self.config)
+        keep &= end_frame(table, fusion_ms=fusion_ms, config=self.config)
+        deleted = table.track_id[~keep]
+        table.keep(keep)
+        lap("life cycle + merge")
+        return deleted

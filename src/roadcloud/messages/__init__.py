@@ -24,6 +24,7 @@ from roadcloud.messages.device import (
     Heartbeat,
     RoadConditionReading,
 )
+from roadcloud.messages.guidance import GuidanceAdvice, SpeedGuidance
 from roadcloud.messages.roadside import (
     RSI,
     RSM,
@@ -49,7 +50,7 @@ from roadcloud.messages.signal import (
 from roadcloud.messages.truth import ActorKind, GroundTruth, IncidentKind, IncidentTruth
 from roadcloud.messages.vehicle import BSM
 
-Message = BSM | RSM | SPAT | MAP | RSI | Heartbeat | RoadConditionReading | GroundTruth
+Message = BSM | RSM | SPAT | MAP | RSI | Heartbeat | RoadConditionReading | GroundTruth | SpeedGuidance
 
 MESSAGE_TYPES: dict[str, type[Message]] = {
     "bsm": BSM,
@@ -60,6 +61,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
     "heartbeat": Heartbeat,
     "condition": RoadConditionReading,
     "truth": GroundTruth,
+    "glosa": SpeedGuidance,  # down only: speed advice for one vehicle
 }
 
 __all__ = [
@@ -76,6 +78,7 @@ __all__ = [
     "DeviceKind",
     "DeviceStatus",
     "GroundTruth",
+    "GuidanceAdvice",
     "Heartbeat",
     "IncidentKind",
     "IncidentTruth",
@@ -98,6 +101,7 @@ __all__ = [
     "ReferencePath",
     "RoadConditionReading",
     "SourceType",
+    "SpeedGuidance",
     "TimeCountingDown",
     "TransmissionState",
     "VehicleClassification",

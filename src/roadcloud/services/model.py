@@ -29,7 +29,8 @@ class AdvisoryState(enum.StrEnum):
 class Advisory(Struct, frozen=True, kw_only=True):
     """One advisory at one publication. ``relevance_lane_ids``: the lanes upstream of the event whose
     vehicles it concerns; ``via_rsu_ids``: the roadside units that broadcast it; ``vehicle_ids``: the
-    connected vehicles (BSM ids) it was sent to directly in this publication."""
+    connected vehicles (BSM ids) it was sent to directly in this publication; ``rte_id``: the RTE id the
+    RSI carries (0-255, reused after the advisory ends), which receivers key it by."""
 
     advisory_id: str
     kind: AdvisoryKind
@@ -41,3 +42,4 @@ class Advisory(Struct, frozen=True, kw_only=True):
     via_rsu_ids: list[str] = []
     vehicle_ids: list[str] = []
     summary: str = ""
+    rte_id: int | None = None

@@ -1,4 +1,4 @@
-"""CLI: ``roadcloud zone new|show``, ``roadcloud twin``, ``roadcloud replay`` and ``roadcloud demo``."""
+"""CLI: ``roadcloud zone new|show|provision``, ``roadcloud twin`` and ``roadcloud replay``."""
 
 from __future__ import annotations
 
@@ -9,15 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from roadcloud.bus.topics import field_filters
 from roadcloud.errors import SettingError
 from roadcloud.twin.generator import GridSettings, ZoneSettings, new_zone
 from roadcloud.twin.manifest import load_manifest
 
 if TYPE_CHECKING:
     from roadcloud.twin.runtime import Twin
-
-DEFAULT_DEMO_ZONE = Path(".roadcloud/demo-zone")
 
 
 def register(subparsers: Any) -> None:
@@ -101,18 +98,6 @@ def register(subparsers: Any) -> None:
     replay_parser.add_argument("--bus", default="inproc://", help="inproc:// (default) or mqtt://HOST:PORT")
     replay_parser.add_argument("--speed", default="1", help="1 = recorded timing, 10 = ten times faster, max")
     replay_parser.set_defaults(run=_replay)
-
-    demo = subparsers.add_parser(
-        "demo",
-        help="generate the default zone if needed and run it end to end",
-        description="The quickstart: twin → in-process bus → ingest, with a live summary. "
-        "Nothing to install.",
-    )
-    demo.add_argument(
-        "--zone", type=Path, default=DEFAULT_DEMO_ZONE, help=f"zone folder ({DEFAULT_DEMO_ZONE})"
-    )
-    demo.add_argument("--duration-s", type=float, default=600.0, help="simulated seconds to run (600)")
-    demo.set_defaults(run=_demo)
 
 
 def _parse_grid(text: str) -> tuple[int, int]:
@@ -233,12 +218,14 @@ def run_twin(
     quiet: bool = False,
     on_step: Callable[[int], None] | None = None,
     extra_status: Callable[[], str] | None = None,
+    should_stop: Callable[[], bool] | None = None,
     out: TextIO | None = None,
 ) -> None:
     """Run a twin, sending each delivery to ``publish`` and/or a recording, printing a live summary.
 
     ``on_step`` gets each step's twin time (UTC epoch ms) before that step's deliveries, so a cloud
-    pipeline fed by the twin can use twin time as its clock.
+    pipeline fed by the twin can use twin time as its clock. ``should_stop`` ends the run early when it
+    returns True (checked once per step).
     """
     from roadcloud.twin.recording import RecordingHeader, RecordingWriter
 
@@ -269,6 +256,8 @@ def run_twin(
     detections_total = 0
     try:
         for deliveries in twin.run():
+            if should_stop is not None and should_stop():
+                break
             if on_step is not None:
                 on_step(twin.start_epoch_ms + round(twin.stats.time_s * 1000))
             for emission in deliveries:
@@ -335,34 +324,3 @@ def _positive_float(text: str, name: str) -> float:
     if value <= 0:
         raise SettingError(f"{name} {text} must be positive")
     return value
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from roadcloud.bus import connect_bus
-    from roadcloud.ingest import DeviceRegistry, Ingestor
-
-    if not (args.zone / "zone.toml").exists():
-        print(f"generating the default zone in {args.zone} (takes a few seconds) …", flush=True)
-        new_zone(args.zone, ZoneSettings(), overwrite=True)
-    from roadcloud.twin.runtime import Twin
-
-    twin = Twin(args.zone, duration_s=args.duration_s)
-    # Provision the zone's roadside devices; vehicles self-register, as OBUs do on an open test bed.
-    registry = DeviceRegistry()
-    for device in twin.zone_devices():
-        registry.provision(device.device_id, kind=device.kind.value, zone=twin.zone, name=device.name)
-    twin_now_ms = [twin.start_epoch_ms]
-    ingestor = Ingestor(registry, clock_ms=lambda: twin_now_ms[0], accept_unprovisioned_vehicles=True)
-
-    def set_clock(epoch_ms: int) -> None:
-        twin_now_ms[0] = epoch_ms
-
-    def status() -> str:
-        snapshot = ingestor.stats()
-        return f"ingested {snapshot.accepted_total}  dropped {snapshot.dropped_total}"
-
-    with connect_bus("inproc://") as bus:
-        for topic_filter in field_filters(twin.zone):
-            bus.subscribe(topic_filter, ingestor.handle)
-        run_twin(twin, publish=bus.publish, on_step=set_clock, extra_status=status)
-    return 0

@@ -19,10 +19,13 @@ import msgspec
 import numpy as np
 
 from roadcloud.errors import SettingError, ToolError
-from roadcloud.map import RoadMap, import_opendrive, import_osm, load_map
+from roadcloud.map import Lane, RoadMap, import_opendrive, import_osm, load_map
 from roadcloud.map.tools import sumo_binary, sumo_tool_script
 from roadcloud.messages.truth import IncidentKind
 from roadcloud.twin.manifest import (
+    MAX_WAIT_S,
+    NEAR_COLLISION_FOLLOW_GAP_M,
+    WAITING_KINDS,
     DemandSection,
     Incident,
     Manifest,
@@ -32,6 +35,7 @@ from roadcloud.twin.manifest import (
     ZoneSection,
     write_manifest,
 )
+from roadcloud.twin.scene import lane_point, straight_signalised_connection
 
 # Yizhuang (Beijing Economic-Technological Development Area), where the demonstration zone started.
 YIZHUANG_LON_DEG = 116.5055
@@ -40,12 +44,19 @@ NETWORK_FILE = "zone.net.xml"
 VTYPES_FILE = "vtypes.add.xml"
 
 # A mixed urban fleet; shares follow typical Beijing arterial counts (mostly cars, few heavy vehicles).
-_VTYPES_XML = """<additional>
+# Drivers keep within 10 % of the limit (SUMO's default spread, capped at 1.1): every vehicle well above
+# the limit is then a scripted speeding incident, and the ground truth knows them all.
+_SPEED_FACTOR = "normc(1,0.1,0.2,1.1)"
+_VTYPES_XML = f"""<additional>
     <vTypeDistribution id="mixed">
-        <vType id="car" vClass="passenger" length="4.6" width="1.8" probability="0.85"/>
-        <vType id="bus" vClass="bus" length="12.0" width="2.5" probability="0.04"/>
-        <vType id="truck" vClass="truck" length="8.0" width="2.4" probability="0.06"/>
-        <vType id="motorcycle" vClass="motorcycle" length="2.2" width="0.8" probability="0.05"/>
+        <vType id="car" vClass="passenger" length="4.6" width="1.8" probability="0.85"
+               speedFactor="{_SPEED_FACTOR}"/>
+        <vType id="bus" vClass="bus" length="12.0" width="2.5" probability="0.04"
+               speedFactor="{_SPEED_FACTOR}"/>
+        <vType id="truck" vClass="truck" length="8.0" width="2.4" probability="0.06"
+               speedFactor="{_SPEED_FACTOR}"/>
+        <vType id="motorcycle" vClass="motorcycle" length="2.2" width="0.8" probability="0.05"
+               speedFactor="{_SPEED_FACTOR}"/>
     </vTypeDistribution>
     <vType id="bike" vClass="bicycle" length="1.7" width="0.65"/>
 </additional>
@@ -107,6 +118,8 @@ class ZoneSettings:
 
 def new_zone(zone_dir: Path, settings: ZoneSettings, *, overwrite: bool = False) -> Manifest:
     """Create the scenario folder and return its manifest."""
+    # SUMO's tools run inside the zone folder, so the paths handed to them must not be relative to ours.
+    zone_dir = zone_dir.absolute()
     _prepare_folder(zone_dir, overwrite=overwrite)
     network = _build_network(zone_dir, settings)
     road_map = load_map(zone_dir / network.file)
@@ -381,65 +394,167 @@ def place_roadside_units(road_map: RoadMap, settings: ZoneSettings) -> list[Road
     return units
 
 
-_INCIDENT_PLAN: tuple[tuple[IncidentKind, float, float], ...] = (
-    # kind, duration_s, speed_mps
-    (IncidentKind.STOPPED_VEHICLE, 120.0, 0.0),
-    (IncidentKind.LANE_CLOSURE, 150.0, 0.0),
-    (IncidentKind.SLOW_VEHICLE, 90.0, 3.0),
-    (IncidentKind.WRONG_WAY_VEHICLE, 30.0, 8.0),
-    (IncidentKind.PEDESTRIAN_ON_CARRIAGEWAY, 40.0, 1.0),
-    (IncidentKind.DEMAND_SURGE, 180.0, 0.0),
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How the generator scripts one incident kind: for how long, how fast, where on a lane."""
+
+    kind: IncidentKind
+    duration_s: float
+    speed_mps: float = 0.0  # an absolute speed …
+    speed_of_limit: float = 0.0  # … or a multiple of the lane's speed limit, when above zero
+    place: str = "approach"  # a key of _PLACES
+
+
+# Waiting kinds first in each round, so that they have the most time left to find their moment.
+_INCIDENT_PLAN: tuple[_Plan, ...] = (
+    _Plan(IncidentKind.RED_LIGHT_RUNNER, 30.0, speed_of_limit=0.8, place="signal_approach"),
+    _Plan(IncidentKind.SPEEDING_VEHICLE, 40.0, speed_of_limit=1.6, place="departure"),
+    # A follower at the limit closing on a lead that crawls at a tenth of it: ~15 m/s closing speed.
+    _Plan(IncidentKind.NEAR_COLLISION, 30.0, speed_of_limit=0.1, place="mid_block"),
+    _Plan(IncidentKind.STOPPED_VEHICLE, 120.0),
+    _Plan(IncidentKind.LANE_CLOSURE, 150.0),
+    _Plan(IncidentKind.SLOW_VEHICLE, 90.0, speed_mps=3.0),
+    _Plan(IncidentKind.WRONG_WAY_VEHICLE, 30.0, speed_mps=8.0),
+    _Plan(IncidentKind.PEDESTRIAN_ON_CARRIAGEWAY, 40.0, speed_mps=1.0),
+    _Plan(IncidentKind.DEMAND_SURGE, 180.0, place="surge_approach"),
 )
+
+INCIDENT_SEPARATION_M = 250.0
+"""Incidents whose times may overlap are placed at least this far apart where the zone has room, so
+that what one causes (a queue, a braking wave) is not mistaken for the other."""
+APPROACH_BEFORE_STOP_LINE_M = 60.0
+DEPARTURE_POS_M = 20.0
+MID_BLOCK_POS_M = NEAR_COLLISION_FOLLOW_GAP_M + 10.0
 
 
 def script_incidents(
     road_map: RoadMap, units: list[RoadsideUnitSpec], settings: ZoneSettings
 ) -> list[Incident]:
-    """Spread incidents of every kind over the run, each on a travel lane a roadside unit can see."""
+    """Spread incidents of every kind over the run, each on a travel lane a roadside unit can see, apart
+    in space from every other incident that may be active at the same time."""
     if settings.incidents_per_kind == 0:
         return []
-    candidates = _observable_lane_positions(road_map, units)
-    if not candidates:
-        return []
     rng = np.random.default_rng(settings.seed + 11)
-    order = rng.permutation(len(candidates))
-    first_s, last_s = 60.0, settings.duration_s - 30.0
+    candidates = {
+        place: [candidates[i] for i in rng.permutation(len(candidates))]
+        for place, candidates in _observable_lane_positions(road_map, units).items()
+    }
+    next_candidate = dict.fromkeys(candidates, 0)
+    # Long runs leave the last incidents 90 s to play out; short ones (tests) still spread them a little.
+    first_s = 60.0
+    last_s = settings.duration_s - (90.0 if settings.duration_s >= 300.0 else 30.0)
     total = settings.incidents_per_kind * len(_INCIDENT_PLAN)
     incidents: list[Incident] = []
+    placed: list[tuple[float, float, float, float]] = []  # start_s, end_s, x_m, y_m
     for number in range(total):
-        kind, duration_s, speed_mps = _INCIDENT_PLAN[number % len(_INCIDENT_PLAN)]
+        plan = _INCIDENT_PLAN[number % len(_INCIDENT_PLAN)]
+        options = candidates[plan.place]
+        if not options:
+            continue
         start_s = first_s + (last_s - first_s) * number / max(total, 1)
         if start_s >= settings.duration_s:
             break
-        lane_id, pos_m = candidates[order[number % len(order)]]
+        duration_s = round(min(plan.duration_s, settings.duration_s - start_s), 1)
+        wait_s = MAX_WAIT_S if plan.kind in WAITING_KINDS else 0.0
+        window = (start_s, start_s + wait_s + duration_s)
+        choice = _separated(options, next_candidate[plan.place], placed, window)
+        next_candidate[plan.place] = choice + 1
+        lane_id, pos_m, x_m, y_m = options[choice % len(options)]
+        placed.append((*window, x_m, y_m))
+        speed_mps = plan.speed_mps
+        if plan.speed_of_limit > 0:
+            speed_mps = plan.speed_of_limit * road_map.lanes[lane_id].speed_limit_mps
         incidents.append(
             Incident(
                 id=f"I{number + 1:03d}",
-                kind=kind,
+                kind=plan.kind,
                 lane=lane_id,
                 pos_m=round(pos_m, 1),
                 start_s=round(start_s, 1),
-                duration_s=min(duration_s, settings.duration_s - start_s),
-                speed_mps=speed_mps,
-                extra_vehicles_per_hour=1800.0 if kind == IncidentKind.DEMAND_SURGE else 0.0,
+                duration_s=duration_s,
+                speed_mps=round(speed_mps, 2),
+                extra_vehicles_per_hour=1800.0 if plan.kind == IncidentKind.DEMAND_SURGE else 0.0,
             )
         )
     return incidents
 
 
-def _observable_lane_positions(road_map: RoadMap, units: list[RoadsideUnitSpec]) -> list[tuple[str, float]]:
-    """Points 60 m before the stop line of drivable lanes, kept where a unit covers them."""
-    unit_xy = np.array([[u.x_m, u.y_m] for u in units])
+def _separated(
+    options: list[tuple[str, float, float, float]],
+    first: int,
+    placed: list[tuple[float, float, float, float]],
+    window: tuple[float, float],
+) -> int:
+    """Index (into ``options``, counted on from ``first``, possibly past its end) of the first candidate
+    at least ``INCIDENT_SEPARATION_M`` from every placed incident whose time window overlaps ``window``;
+    where none is, the one farthest from them."""
+    overlapping = np.array(
+        [(x_m, y_m) for start_s, end_s, x_m, y_m in placed if start_s < window[1] and window[0] < end_s]
+    ).reshape(-1, 2)
+    if len(overlapping) == 0:
+        return first
+    order = (first + np.arange(len(options))) % len(options)
+    points = np.array([(options[i][2], options[i][3]) for i in order])
+    nearest_m = np.min(np.hypot(*(points[:, None, :] - overlapping[None, :, :]).transpose(2, 0, 1)), axis=1)
+    apart = np.flatnonzero(nearest_m >= INCIDENT_SEPARATION_M)
+    return first + int(apart[0] if len(apart) else np.argmax(nearest_m))
+
+
+def _observable_lane_positions(
+    road_map: RoadMap, units: list[RoadsideUnitSpec]
+) -> dict[str, list[tuple[str, float, float, float]]]:
+    """Per kind of place, (lane, position along it, x, y) on lanes cars use, kept where a unit covers the
+    spot (within 80 % of its range):
+
+    - ``approach``: 60 m before the stop line;
+    - ``signal_approach``: the same, on lanes with a signalised straight-on movement (red-light runners);
+    - ``surge_approach``: the same, on such lanes that traffic from elsewhere in the zone can reach (not
+      the first road in from the zone's edge), so a demand surge can pour through them;
+    - ``departure``: 20 m after the lane's start (a speeding vehicle starts there and races the block);
+    - ``mid_block``: where a near collision's lead starts; the follower starts 70 m behind it and closes
+      in until just behind where the lead then is (~10 m on), all of which must be on the lane and seen.
+    """
+    unit_xy = np.array([[u.x_m, u.y_m] for u in units]).reshape(-1, 2)
     ranges = np.array([u.range_m for u in units])
-    found: list[tuple[str, float]] = []
+
+    def covered(lane: Lane, pos_m: float) -> tuple[float, float] | None:
+        x_m, y_m, _ = lane_point(lane, pos_m)
+        seen = bool(np.any(np.hypot(unit_xy[:, 0] - x_m, unit_xy[:, 1] - y_m) <= 0.8 * ranges))
+        return (x_m, y_m) if seen else None
+
+    lanes = road_map.lanes
+    reachable = {
+        lanes[c.to_lane_id].edge_id
+        for c in road_map.connections
+        if lanes[c.from_lane_id].edge_id != lanes[c.to_lane_id].edge_id
+    }
+    found: dict[str, list[tuple[str, float, float, float]]] = {
+        "approach": [],
+        "signal_approach": [],
+        "surge_approach": [],
+        "departure": [],
+        "mid_block": [],
+    }
     for lane in road_map.drivable_lanes():
         if lane.is_internal or lane.length_m < 90.0 or "passenger" not in lane.allowed_classes:
             continue
-        pos_m = lane.length_m - 60.0
-        point = _point_along(lane.shape_xy, pos_m)
-        if np.any(np.hypot(*(unit_xy - point).T) <= 0.8 * ranges):
-            found.append((lane.id, pos_m))
-    return sorted(found)
+        pos_m = lane.length_m - APPROACH_BEFORE_STOP_LINE_M
+        spot = covered(lane, pos_m)
+        if spot is not None:
+            found["approach"].append((lane.id, pos_m, *spot))
+            if straight_signalised_connection(road_map, lane.id) is not None:
+                found["signal_approach"].append((lane.id, pos_m, *spot))
+                if lane.edge_id in reachable:
+                    found["surge_approach"].append((lane.id, pos_m, *spot))
+        if lane.length_m >= 150.0:
+            spot = covered(lane, DEPARTURE_POS_M)
+            if spot is not None and covered(lane, DEPARTURE_POS_M + 60.0) is not None:
+                found["departure"].append((lane.id, DEPARTURE_POS_M, *spot))
+        if lane.length_m >= MID_BLOCK_POS_M + 90.0:
+            spot = covered(lane, MID_BLOCK_POS_M + 10.0)
+            if spot is not None and covered(lane, MID_BLOCK_POS_M - NEAR_COLLISION_FOLLOW_GAP_M) is not None:
+                found["mid_block"].append((lane.id, MID_BLOCK_POS_M, *spot))
+    return {place: sorted(spots) for place, spots in found.items()}
 
 
 def _point_along(shape_xy: np.ndarray, pos_m: float) -> np.ndarray:

@@ -80,14 +80,43 @@ class RoadsideUnitSpec(_Section, frozen=True, kw_only=True):
     network_jitter_ms: Annotated[int, Meta(ge=0, le=10_000)] = 0
 
 
+NEAR_COLLISION_FOLLOW_GAP_M = 70.0
+"""A near collision's follower starts this far behind its lead (front to front): far enough for SUMO to
+put it on the road at the lane's limit behind a crawling lead, and for fusion to confirm its track before
+the conflict."""
+
+WAITING_KINDS = frozenset(
+    {IncidentKind.SPEEDING_VEHICLE, IncidentKind.RED_LIGHT_RUNNER, IncidentKind.NEAR_COLLISION}
+)
+"""Kinds that start only once the scene allows their act (see ``roadcloud.twin.incidents``); the truth's
+``start_ms`` is that moment, and their ``duration_s`` counts from it."""
+MAX_WAIT_S = 120.0
+"""How long such an incident waits for its moment (more than one signal cycle) before it is dropped."""
+
+_NEEDS_SPEED = frozenset(
+    {IncidentKind.SPEEDING_VEHICLE, IncidentKind.RED_LIGHT_RUNNER, IncidentKind.NEAR_COLLISION}
+)
+
+
 class Incident(_Section, frozen=True, kw_only=True):
+    """One scripted incident on ``lane`` at ``pos_m`` metres along it, from ``start_s`` for ``duration_s``.
+
+    ``speed_mps`` by kind: slow and wrong-way vehicles drive at it, the pedestrian walks at it, the
+    speeding vehicle drives at it where its lane's limit is what ``lane`` allows (it keeps that multiple of
+    the limit elsewhere), the red-light runner approaches the stop line at it, and a near collision's lead
+    drives at it while its follower closes in at the lane's limit from ``NEAR_COLLISION_FOLLOW_GAP_M``
+    behind. Speeding, red-light and near-collision incidents wait (up to two minutes) after ``start_s`` for
+    a moment the scene allows them (a green light to speed through, a red one and an empty lane to run it,
+    an empty stretch to close in); ``duration_s`` counts from that moment.
+    """
+
     id: Identifier
     kind: IncidentKind
     lane: str
     pos_m: NonNegative
     start_s: NonNegative
     duration_s: Positive
-    speed_mps: NonNegative = 0.0  # slow / wrong-way vehicle speed, walking speed of the pedestrian
+    speed_mps: NonNegative = 0.0
     extra_vehicles_per_hour: NonNegative = 0.0  # demand surge only
 
 
@@ -139,6 +168,16 @@ def validate(manifest: Manifest, folder: Path) -> None:
             )
         if incident.kind == IncidentKind.DEMAND_SURGE and incident.extra_vehicles_per_hour <= 0:
             raise ManifestError(f"incident {incident.id} is a demand surge with no extra_vehicles_per_hour")
+        if incident.kind in _NEEDS_SPEED and incident.speed_mps <= 0:
+            raise ManifestError(
+                f"incident {incident.id} is a {incident.kind.value} with speed_mps = 0; give its speed, "
+                "e.g. speed_mps = 8.0"
+            )
+        if incident.kind == IncidentKind.NEAR_COLLISION and incident.pos_m < NEAR_COLLISION_FOLLOW_GAP_M:
+            raise ManifestError(
+                f"incident {incident.id} is a near collision at pos_m = {incident.pos_m}; its follower "
+                f"starts {NEAR_COLLISION_FOLLOW_GAP_M:g} m behind the lead, so give pos_m of at least that"
+            )
 
 
 _HEADER = """\

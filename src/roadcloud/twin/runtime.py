@@ -52,6 +52,7 @@ from roadcloud.twin.field import (
 )
 from roadcloud.twin.incidents import IncidentRunner
 from roadcloud.twin.manifest import Manifest, load_manifest
+from roadcloud.twin.reception import DownlinkReception
 from roadcloud.twin.sensors import SENSOR_NOISE_PRESETS, Actors, Detections, RoadsideUnits, SensorModel, sense
 from roadcloud.twin.signals import ProgramTiming, build_spat
 
@@ -198,6 +199,8 @@ class Twin:
         self.node_ids = junction_node_ids(self.road_map)
         self.devices = zone_devices(self.manifest, self.road_map)
         self.stats = TwinStats()
+        # The connected vehicles' receiving side: subscribe ``receive`` to the zone's downlink topics.
+        self.reception = DownlinkReception(self.road_map.geo, specs, zone=self.zone)
         self._rng = np.random.default_rng(self.seed)
         self._connected_threshold = int(self.manifest.demand.connected_share * 2**64)
         self._connected: dict[str, bool] = {}
@@ -249,6 +252,11 @@ class Twin:
         finally:
             libsumo.close()
         self.incident_truth = incidents.all_truth
+
+    def receive(self, topic: str, payload: bytes) -> None:
+        """Bus handler for the cloud's downlink (``zone_filter(zone, direction="down")``); thread-safe,
+        delivered to the vehicles at the next steps (``reception``)."""
+        self.reception.receive(topic, payload)
 
     def zone_devices(self) -> list[ZoneDevice]:
         """Every roadside device of the zone with its position, for provisioning the registry."""
@@ -398,6 +406,7 @@ class Twin:
             connected=connected,
         )
         self._emit_spats(epoch_ms, time_s)
+        self.reception.step(epoch_ms, ids=ids, xy=xy, heading_deg=heading_deg, connected=connected)
         if round(time_s * 10) % round(HEARTBEAT_PERIOD_S * 10) == 0:
             self._emit_heartbeats(epoch_ms, time_s)
 

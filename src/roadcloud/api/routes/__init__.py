@@ -1,0 +1,1 @@
+"""One router per resource; ``roadcloud.api.app.create_app`` mounts them all."""
