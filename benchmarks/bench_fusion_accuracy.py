@@ -5,9 +5,10 @@ own network delays; RSU delay 0 / 100 / 300 ms at default noise), and for each s
 of ``roadcloud eval fusion --at-publication``: MOTA, IDF1, ID switches, false positives, misses and
 position error of fusion (its map at the map's time, and predicted to the moment it is published) next to
 a single roadside unit per place and the raw union of all roadside reports, and how old fusion's map is
-when published. Two more scenarios replay the 300 ms recording with other time-alignment settings, to
-show the trade-off the default makes: a fixed 100 ms budget with late data fused out of sequence
-(fresher map), and a fixed 100 ms budget with late data dropped (fusion before #4's time alignment).
+when published. Three more scenarios change fusion's settings: the high-noise recording with the
+tracker's measurement noise set to those sensors (the defaults suit the "default" preset), and the
+300 ms recording with a fixed 100 ms budget and late data fused out of sequence (a fresher map) or
+dropped (fusion before #4's time alignment), to show the trade-off the adaptive budget makes.
 
 Recordings run in parallel worker processes (one SUMO per process), then scenarios are scored in
 parallel; accuracy does not depend on that, wall times do. ``--recordings DIR`` keeps the zone and the
@@ -51,7 +52,7 @@ class Recording:
 class Scenario:
     label: str
     recording: Recording
-    settings: dict[str, int] = field(default_factory=dict)  # FusionConfig overrides
+    settings: dict[str, float] = field(default_factory=dict)  # FusionConfig overrides
 
 
 NOISE_LOW = Recording("noise_low", "low", None)
@@ -65,6 +66,8 @@ SCENARIOS = (
     Scenario("noise low", NOISE_LOW),
     Scenario("noise default", NOISE_DEFAULT),
     Scenario("noise high", NOISE_HIGH),
+    # the tracker's measurement noise set to the "high" preset's sensors instead of the default ones
+    Scenario("noise high, matched", NOISE_HIGH, {"rsu_position_std_m": 1.0, "rsu_velocity_std_mps": 1.0}),
     Scenario("delay 0 ms", DELAY_0),
     Scenario("delay 100 ms", DELAY_100),
     Scenario("delay 300 ms", DELAY_300),

@@ -43,7 +43,7 @@ def test_demo_serves_the_live_zone_and_stops_when_the_run_ends(tmp_path: Path) -
     with contextlib.chdir(tmp_path):
         new_zone(tmp_path / "zone", DEMO_ZONE)
     command = [sys.executable, "-m", "roadcloud.cli", "demo", "--zone", str(tmp_path / "zone")]
-    command += ["--duration-s", "12", "--port", "0"]
+    command += ["--duration-s", "12", "--warm-up-s", "0", "--port", "0"]
     process = subprocess.Popen(
         command,
         cwd=tmp_path,
@@ -90,6 +90,7 @@ def test_demo_serves_the_live_zone_and_stops_when_the_run_ends(tmp_path: Path) -
     [
         (["--duration-s", "-5"], "--duration-s"),
         (["--port", "70000"], "--port"),
+        (["--warm-up-s", "-1"], "--warm-up-s"),
     ],
 )
 def test_bad_demo_arguments_are_one_line_and_exit_2(

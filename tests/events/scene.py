@@ -7,6 +7,7 @@ heading-aware ``LaneMatcher`` fusion uses. ``spat`` builds the SPAT a signal con
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ class Scene:
         count = len(actors)
         if count == 0:
             empty = LdmSnapshot.empty(time_ms)
-            return LdmSnapshot(**{**_fields(empty), "lane_id": np.empty(0, dtype=object)})
+            return dataclasses.replace(empty, lane_id=np.empty(0, dtype=object))
         placed = np.array([self.place(a) for a in actors], dtype=np.float64).reshape(-1, 3)
         x, y, heading = placed[:, 0], placed[:, 1], placed[:, 2]
         speed = np.array([a.speed_mps for a in actors])
@@ -183,7 +184,3 @@ def run(
 def ticks(seconds: float, *, start_ms: int = T0_MS) -> list[int]:
     """Snapshot times every 100 ms for ``seconds``."""
     return [start_ms + STEP_MS * k for k in range(round(seconds * 1000 / STEP_MS))]
-
-
-def _fields(snapshot: LdmSnapshot) -> dict[str, object]:
-    return {name: getattr(snapshot, name) for name in snapshot.__dataclass_fields__}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from roadcloud.events import EventConfig, EventDetector, EventPhase, EventType, SignalStates
 from roadcloud.map import RoadMap
-from roadcloud.messages import LightState
+from roadcloud.messages import SPAT, LightState
 
 from .scene import T0_MS, Actor, Scene, run, ticks
 
@@ -26,7 +26,7 @@ def b0_spats(
     *,
     switch_at_s: float | None = None,
     then: LightState | None = None,
-) -> dict:
+) -> dict[int, list[SPAT]]:
     groups = {scene.group_of(APPROACH, EXIT), scene.group_of(APPROACH, "B0bottom1_1")}
     spats = {}
     for t in ticks(seconds):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from roadcloud.events import EventConfig, EventDetector, EventPhase, EventType, SignalStates
 from roadcloud.map import RoadMap
-from roadcloud.messages import LightState
+from roadcloud.messages import SPAT, LightState
 
 from .scene import T0_MS, Actor, Scene, run, ticks
 
@@ -20,7 +20,7 @@ def lights(
     *,
     switch_at_s: float | None = None,
     then: LightState | None = None,
-) -> dict:
+) -> dict[int, list[SPAT]]:
     """SPAT of A0 every 100 ms: the eastbound straight and right movements show ``light`` (``then`` from
     ``switch_at_s``), every other group red."""
     groups = {scene.group_of(APPROACH, "A0B0_1"), scene.group_of(APPROACH, "A0bottom0_1")}

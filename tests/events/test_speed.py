@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from roadcloud.events import EventConfig, EventDetector, EventPhase, EventType, SignalStates
+from roadcloud.events import EventConfig, EventDetector, EventPhase, EventType, RoadEvent, SignalStates
 from roadcloud.map import RoadMap
 from roadcloud.messages.truth import ActorKind
 
@@ -39,7 +39,7 @@ def along(
     ]
 
 
-def types(published: list) -> list[EventType]:
+def types(published: list[RoadEvent]) -> list[EventType]:
     return [e.event_type for e in published if e.phase == EventPhase.STARTED]
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from roadcloud.events import EventConfig, EventDetector, EventPhase, EventType, SignalStates
+import msgspec
+
+from roadcloud.events import EventConfig, EventDetector, EventPhase, EventType, RoadEvent, SignalStates
 from roadcloud.map import RoadMap
 from roadcloud.messages import LightState
 
@@ -61,7 +63,7 @@ def test_queue_at_a_red_light_is_not_a_stopped_vehicle(grid_map: RoadMap, scene:
 def test_flickering_track_is_one_event(grid_map: RoadMap, scene: Scene) -> None:
     """The stopped car's track changes id every 4 s and drops out for single frames: still one event."""
     detector = EventDetector(grid_map)
-    frames = []
+    frames: list[tuple[int, list[Actor]]] = []
     for k, t in enumerate(ticks(40.0)):
         if k % 23 == 22:
             frames.append((t, []))  # missed by every sensor this frame
@@ -95,3 +97,14 @@ def test_event_starts_updates_and_ends(grid_map: RoadMap, scene: Scene) -> None:
     assert ended.end_ms is not None and ended.end_ms == leave_start - 100  # last seen standing
     assert ended.update_ms - ended.end_ms >= config.release_s * 1000
     assert detector.active == []
+
+
+def test_two_incidents_are_two_events_with_their_own_ids(grid_map: RoadMap, scene: Scene) -> None:
+    detector = EventDetector(grid_map)
+    frames = [(t, [Actor(1, LANE, s_m=40.0), Actor(2, "B0A0_1", s_m=120.0)]) for t in ticks(12.0)]
+    published = run(detector, SignalStates(grid_map), scene, frames)
+    assert sorted(e.event_id for e in published) == ["ev-stopped_vehicle-1", "ev-stopped_vehicle-2"]
+    assert {e.lane_id for e in published} == {LANE, "B0A0_1"}
+    # Every publication is a valid wire message (no NaN, ranges respected).
+    for event in published:
+        assert msgspec.json.decode(msgspec.json.encode(event), type=RoadEvent) == event

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from roadcloud.events import EventDetector, EventPhase, EventType, SignalStates
+from roadcloud.events import EventDetector, EventPhase, EventType, RoadEvent, SignalStates
 from roadcloud.map import RoadMap
 
 from .scene import T0_MS, Actor, Scene, run, ticks
@@ -30,7 +30,7 @@ def drive(
     ]
 
 
-def started(published: list) -> list:
+def started(published: list[RoadEvent]) -> list[RoadEvent]:
     return [e for e in published if e.phase == EventPhase.STARTED]
 
 

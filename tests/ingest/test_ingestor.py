@@ -79,6 +79,7 @@ BAD_MESSAGES = [
     ("not the layout", "sensors/R1/rsm", good_rsm, "?", DropReason.BAD_TOPIC),
     ("down-stream topic", topic(ZONE, "rsu", "R1", "rsm", "down"), good_rsm, "?", DropReason.BAD_TOPIC),
     ("unknown message name", topic(ZONE, "rsu", "R1", "cam"), good_rsm, "?", DropReason.BAD_TOPIC),
+    ("down-only message sent up", topic(ZONE, "vehicle", "V1", "glosa"), good_rsm, "?", DropReason.BAD_TOPIC),
     (
         "not provisioned",
         topic(ZONE, "rsu", "R404", "rsm"),

@@ -110,7 +110,7 @@ def snapshot(
 
 @dataclass(frozen=True)
 class Light:
-    """What SignalStates answers for one movement (``next_end_ms``: when the coming light ends)."""
+    """A light as SignalStates answers it; ``next_end_ms`` is when the coming light ends."""
 
     light: LightState
     likely_end_ms: int | None
@@ -119,12 +119,17 @@ class Light:
 
 
 class FixedSignals:
-    """One light for every movement, as a SignalStates would answer."""
+    """One light for every movement, then the next one from its start, as SignalStates answers."""
 
     def __init__(self, light: Light) -> None:
         self.light = light
-        self.asked: list[tuple[str, str]] = []
+        self.asked: set[tuple[str, str]] = set()
 
     def connection_light(self, from_lane_id: str, to_lane_id: str, time_ms: int) -> Light | None:
-        self.asked.append((from_lane_id, to_lane_id))
-        return self.light
+        self.asked.add((from_lane_id, to_lane_id))
+        light = self.light
+        if light.likely_end_ms is not None and time_ms >= light.likely_end_ms:
+            if light.next_light is None:
+                return None
+            return Light(light.next_light, light.next_end_ms, None)
+        return light

@@ -240,3 +240,36 @@ def test_on_frame_sends_speed_advice_and_shared_objects_recorded_once(road_map: 
     ]
     assert all(sorted(record.vehicle_ids) == ["00000000000000a1", "00000000000000a2"] for record in records)
     assert service.counts.glosa_sent == 2 and service.counts.rsm_sent == 2
+
+
+def test_an_event_moving_along_its_lane_updates_once_the_zone_moved_enough(service: AdvisoryService) -> None:
+    service.on_events([event(event_type=EventType.CONGESTION, s_m=390.0, x_m=400.0)], NOW_MS)
+    # The queue's tail creeps upstream 10 m: the zone's ends move 10 m, under the 25 m that matter.
+    crept = event(EventPhase.UPDATED, event_type=EventType.CONGESTION, s_m=380.0, x_m=390.0)
+    assert service.on_events([crept], NOW_MS + 1_000) == []
+    # 60 m: the RSI follows (the units and lanes stay the same).
+    grown = event(EventPhase.UPDATED, event_type=EventType.CONGESTION, s_m=330.0, x_m=340.0)
+    downlinks = service.on_events([grown], NOW_MS + 2_000)
+    (record,) = [d.advisory for d in downlinks if d.advisory is not None]
+    assert record.state == AdvisoryState.UPDATED
+    (rte,) = decode(downlinks[0].payload, RSI).rtes
+    assert rte.event_type == 707
+    zone = service.zone_of("E1")
+    assert zone is not None
+    assert max(span.s_to_m for span in zone.spans if span.lane_id == "JE_1") == 330.0
+
+
+def test_a_failing_service_does_not_stop_the_frame(road_map: RoadMap) -> None:
+    class BrokenSignals:
+        def connection_light(self, from_lane_id: str, to_lane_id: str, time_ms: int) -> None:
+            raise RuntimeError("signal store unavailable")
+
+    service = AdvisoryService(
+        road_map, "testzone", UNITS, ServiceConfig(glosa_period_ms=100, sharing_period_ms=100)
+    )
+    vehicles = vehicles_at(road_map, {"00000000000000a1": (-190.0, -4.8, 90.0)})
+    frame = snapshot(NOW_MS, [(-190.0, -4.8), (-150.0, -1.6)])
+    downlinks = service.on_frame(frame, vehicles, BrokenSignals(), NOW_MS)
+    assert targets(downlinks, "rsm") == {("vehicle", "00000000000000a1")}  # sharing still ran
+    assert targets(downlinks, "glosa") == set()
+    assert service.counts.frame_errors == 1

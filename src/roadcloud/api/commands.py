@@ -7,6 +7,7 @@ one line and exit code 2 (``InputError``), before anything starts.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
 
@@ -69,6 +70,7 @@ def _serve(args: argparse.Namespace) -> int:
         writer = StoreWriter(store)
         FrameRecorder(writer).attach(pipeline)
     runner = LiveRunner(pipeline, bus)
+    gc.freeze()  # the loaded map stays for the life of the process; keep full collections short
     app = create_app(PipelineView(pipeline, store=store), clock_ms=wall_clock_ms)
     server = make_server(app, log_level=args.log_level)
     host, port = sock.getsockname()[:2]

@@ -38,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="1",
         help="1: real time on today's clock (default); max: as fast as the machine goes",
     )
+    demo.add_argument(
+        "--warm-up-s",
+        type=float,
+        default=240.0,
+        help="simulated seconds run as fast as possible before real time, so the zone is busy (240)",
+    )
     demo.add_argument("--no-dashboard", action="store_true", help="run without the API and dashboard")
     demo.set_defaults(run=_demo)
 
@@ -47,6 +53,8 @@ def _demo(args: argparse.Namespace) -> int:
 
     if args.duration_s is not None and args.duration_s <= 0:
         raise SettingError(f"--duration-s {args.duration_s:g}: give a positive number of seconds")
+    if args.warm_up_s < 0:
+        raise SettingError(f"--warm-up-s {args.warm_up_s:g}: give 0 or more seconds")
     if not 0 <= args.port <= 65_535:
         raise SettingError(f"--port {args.port} is not a TCP port; give 1-65535 (or 0 for any free port)")
     settings = DemoSettings(
@@ -56,6 +64,7 @@ def _demo(args: argparse.Namespace) -> int:
         db_url=args.db,
         duration_s=args.duration_s,
         realtime=args.speed == "1",
+        warm_up_s=args.warm_up_s,
         serve=not args.no_dashboard,
     )
     return run_demo(settings)

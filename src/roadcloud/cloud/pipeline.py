@@ -87,8 +87,10 @@ class CloudPipeline:
             self._fusion.source_index(f"rsu/{unit.rsu_id}")
         self._signals = SignalStates(site.road_map)
         self._events = EventDetector(site.road_map, self.config.events)
-        self._vehicles = ConnectedVehicles(site.road_map.geo)
-        self._services = AdvisoryService(site.road_map, site.zone, site.units, self.config.services)
+        self._vehicles = ConnectedVehicles(site.road_map.geo, lane_matcher=site.lane_matcher)
+        self._services = AdvisoryService(
+            site.road_map, site.zone, site.units, self.config.services, lane_matcher=site.lane_matcher
+        )
         self._signal_junctions = _signal_junctions(site)
         self._listeners: tuple[FrameListener, ...] = ()
         self._downlink_counts: dict[str, int] = {}

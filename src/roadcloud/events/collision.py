@@ -189,7 +189,7 @@ def _risky_pairs(
         return none, none, np.empty(0), np.empty(0), np.empty(0)
     steps = (np.arange(0, int(np.ceil(config.collision_ttc_s / STEP_S)) + 1) * STEP_S).astype(np.float64)
     rows, index = np.unique(np.concatenate([i, j]), return_inverse=True)
-    path_x, path_y, path_hx, path_hy = _predict(context, motion.heading_deg, rows, steps)
+    path_x, path_y, path_hx, path_hy = _predict(context, motion, rows, steps)
     a, b = index[: len(i)], index[len(i) :]
     dx = path_x[b] - path_x[a]  # (P, K) separation j - i over time
     dy = path_y[b] - path_y[a]
@@ -224,22 +224,23 @@ def _risky_pairs(
 
 
 def _predict(
-    context: Context, heading_deg: FloatArray, rows: NDArray[np.int64], steps: FloatArray
+    context: Context, motion: _Motion, rows: NDArray[np.int64], steps: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Predicted centre (x, y) and heading unit vector (hx, hy) of each row at each step, shape (R, K).
 
     How far each goes: at its speed (time to collision assumes nobody reacts), but only to the stop
-    line when it approaches a red or yellow light it can still stop at comfortably. Where it goes: a track
-    moving along its lane follows the lane's centre line (turning with it through a junction) and runs
-    on straight past the lane's end; any other (crossing the road, off the map, going the wrong way)
-    keeps its heading. A slow track keeps the orientation it last moved in.
+    line when it approaches a red or yellow light it can still stop at (braking as hard as it does).
+    Where it goes: a track moving along its lane follows the lane's centre line (turning with it through
+    a junction) and runs on straight past the lane's end; any other (crossing the road, off the map,
+    going the wrong way) keeps its heading. A slow track keeps the orientation it last moved in.
     """
     frame, lanes = context.frame, context.lanes
     snapshot = frame.snapshot
     speed = snapshot.speed_mps[rows]
     lane = frame.lane[rows]
-    travel = np.minimum(speed[:, None] * steps[None, :], _distance_to_stop(context, rows)[:, None])
-    rad = np.radians(heading_deg[rows])
+    to_stop = _distance_to_stop(context, motion.accel_mps2, rows)
+    travel = np.minimum(speed[:, None] * steps[None, :], to_stop[:, None])
+    rad = np.radians(motion.heading_deg[rows])
     hx = np.repeat(np.sin(rad)[:, None], len(steps), axis=1)
     hy = np.repeat(np.cos(rad)[:, None], len(steps), axis=1)
     x0, y0 = snapshot.x_m[rows], snapshot.y_m[rows]
@@ -267,7 +268,7 @@ def _predict(
     return px, py, hx, hy
 
 
-def _distance_to_stop(context: Context, rows: NDArray[np.int64]) -> FloatArray:
+def _distance_to_stop(context: Context, accel_mps2: FloatArray, rows: NDArray[np.int64]) -> FloatArray:
     """How far each row may go: to its stop line if it approaches a red or yellow light it can stop at,
     else without limit. (A red-light runner too fast to stop is predicted to run it.)"""
     frame, lanes = context.frame, context.lanes
@@ -275,10 +276,13 @@ def _distance_to_stop(context: Context, rows: NDArray[np.int64]) -> FloatArray:
     lane = frame.lane[rows]
     to_end = frame.to_end_m[rows]
     limit = np.full(len(rows), np.inf)
+    # Stopping as hard as it brakes already (at least comfortably), within half a length of the line.
+    decel = np.maximum(-accel_mps2[rows], _STOPPING_DECEL_MPS2)
+    slack = 0.5 * frame.snapshot.length_m[rows]
     can_stop = (
         (lane >= 0)
         & lanes.signalised[np.maximum(lane, 0)]
-        & (speed * speed / (2 * _STOPPING_DECEL_MPS2) <= np.nan_to_num(to_end, nan=-1.0))
+        & (speed * speed / (2 * decel) <= np.nan_to_num(to_end, nan=-np.inf) + slack)
     )
     # The centre stops half a length short of the line (a long bus's fused centre can sit that far off).
     front_to_line = to_end - 0.5 * frame.snapshot.length_m[rows]

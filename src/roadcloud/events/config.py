@@ -91,12 +91,15 @@ class EventConfig:
     #: SUMO drivers keep up to ~1.3x the limit (speedFactor N(1, 0.1)); 6 m/s over is beyond that
     speeding_margin_mps: float = 6.0
     speeding_confirm_s: float = 3.0
+    #: a speeder who stops at a red light and speeds on is one incident: its event waits this long
+    speeding_release_s: float = 30.0
     #: slower than this share of the lane's limit, with the lane free ahead
-    slow_ratio: float = 0.4
-    slow_free_ahead_m: float = 50.0
-    slow_confirm_s: float = 8.0
+    slow_ratio: float = 0.3
+    #: (30 m behind a standing queue a normal driver still does over 12 m/s)
+    slow_free_ahead_m: float = 30.0
+    slow_confirm_s: float = 6.0
     #: within this distance of a stop line vehicles brake and turn: speed says nothing there
-    approach_zone_m: float = 30.0
+    approach_zone_m: float = 25.0
 
     # --- pedestrian or cyclist on the carriageway ---------------------------------------------------
     vru_confirm_s: float = 2.0

@@ -109,11 +109,10 @@ class EventBook:
         """End events that no evidence has supported for their release time; ENDED out."""
         ended: list[RoadEvent] = []
         for event_type, lives in self._live.items():
-            release_s = (
-                self._config.congestion_release_s
-                if event_type == EventType.CONGESTION
-                else self._config.release_s
-            )
+            release_s = {
+                EventType.CONGESTION: self._config.congestion_release_s,
+                EventType.SPEEDING: self._config.speeding_release_s,
+            }.get(event_type, self._config.release_s)
             release_ms = round(release_s * 1000)
             keep: list[_Live] = []
             for live in lives:

@@ -125,6 +125,7 @@ class FusionEngine:
         self._rejected = 0
         self._ticks = 0
         self._buffer = DetectionBuffer(geo)
+        self._decoded: list[Detections] = []  # by the worker processes, not fused yet
         self._topics: dict[str, tuple[str | None, str | None]] = {}
         self._pending = Detections.empty()
         self._horizon_ms: int | None = None
@@ -140,7 +141,9 @@ class FusionEngine:
         self._memory = IdentityMemory()
         self._ids = itertools.count(1)
         self._tiles: TileSet = (
-            ProcessTiles(config, config.workers) if config.workers else LocalTiles(config, self._allocate)
+            ProcessTiles(config, geo, config.workers)
+            if config.workers
+            else LocalTiles(config, self._allocate)
         )
 
     # -- input ---------------------------------------------------------------------------------------
@@ -160,6 +163,10 @@ class FusionEngine:
             return
         message: Message
         if isinstance(payload_or_message, bytes):
+            # with worker processes the payload is decoded there (its sender registered here first)
+            source = self.source_index(str(sender)) if name == "rsm" else 0
+            if self._tiles.decode(name, payload_or_message, arrival_ms, source):
+                return
             try:
                 message = decode_named(payload_or_message, name)
             except (DecodeError, ValidationError):
@@ -250,7 +257,16 @@ class FusionEngine:
 
     def _collect(self, now_ms: int) -> tuple[Detections, Detections]:
         """(waiting from earlier ticks, newly arrived)."""
-        return self._pending, self._buffer.take()
+        self._collect_decoded()
+        parts, self._decoded = [self._buffer.take(), *self._decoded], []
+        return self._pending, parts[0] if len(parts) == 1 else concatenate(parts)
+
+    def _collect_decoded(self) -> None:
+        """Take what the worker processes decoded so far (and count what they rejected)."""
+        detections, rejected = self._tiles.decoded()
+        self._rejected += rejected
+        if len(detections):
+            self._decoded.append(detections)
 
     def _align(
         self, waiting: Detections, arrived: Detections, arrived_ms: FloatArray, now_ms: int, horizon_ms: int
@@ -409,6 +425,7 @@ class FusionEngine:
 
     @property
     def counts(self) -> FusionCounts:
+        self._collect_decoded()  # rejected payloads are counted where they were decoded
         names = list(self._source_index)
         return FusionCounts(
             fused={name: int(self._fused[i]) for i, name in enumerate(names)},

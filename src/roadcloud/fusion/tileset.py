@@ -23,7 +23,9 @@ produces the snapshot rows. One interface (``TileSet``), two kinds:
   without talking to each other: worker w of W issues w + 1, w + 1 + W, w + 1 + 2W, …
 
 Detections and tracks travel between processes as numpy arrays (pickled, one message per worker per
-call); each call is one round trip to all workers at once.
+call); each call is one round trip to all workers at once. Payloads that arrive as bytes are decoded in
+the workers too: the main process only reads the topic and sends batches of raw payloads round-robin,
+without waiting; each worker answers a batch with its detections as arrays, collected at the tick.
 """
 
 from __future__ import annotations
@@ -44,17 +46,24 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from roadcloud.errors import DecodeError, ValidationError
 from roadcloud.fusion import kalman
 from roadcloud.fusion.config import FusionConfig
-from roadcloud.fusion.detections import Detections
+from roadcloud.fusion.detections import DetectionBuffer, Detections, concatenate
 from roadcloud.fusion.ldm import LdmSnapshot
 from roadcloud.fusion.lifecycle import reported
 from roadcloud.fusion.tiles import TileGrid, route
 from roadcloud.fusion.tracker import CANDIDATE_REACH_M, FrameResult, Tracker
 from roadcloud.fusion.tracks import TrackTable
+from roadcloud.map import GeoReference
+from roadcloud.messages import BSM, RSM
+from roadcloud.messages.json_codec import decode_named
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+
+DECODE_BATCH = 256
+"""Raw payloads per batch sent to a worker for decoding."""
 
 TableHook = Callable[[TrackTable], None]
 """Run on each track table at the end of a frame (e.g. keeping posteriors for late data); must be a
@@ -92,6 +101,14 @@ class TileSet(Protocol):
         ...
 
     def tracks_by_tile(self) -> dict[int, IntArray]: ...
+
+    def decode(self, name: str, payload: bytes, arrival_ms: int, source_index: int) -> bool:
+        """Take a raw RSM or BSM payload to decode elsewhere; False: not taken, decode it here."""
+        ...
+
+    def decoded(self) -> tuple[Detections, int]:
+        """Everything decoded elsewhere since the last call, and how many payloads were rejected."""
+        ...
 
     @property
     def track_count(self) -> int: ...
@@ -223,6 +240,12 @@ class LocalTiles:
     def tracks_by_tile(self) -> dict[int, IntArray]:
         return _tracks_by_tile(self.tracker.table, self.grid)
 
+    def decode(self, name: str, payload: bytes, arrival_ms: int, source_index: int) -> bool:
+        return False
+
+    def decoded(self) -> tuple[Detections, int]:
+        return Detections.empty(), 0
+
     @property
     def track_count(self) -> int:
         return len(self.tracker.table)
@@ -266,6 +289,14 @@ class _Snapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class _Decode:
+    names: list[str]
+    payloads: list[bytes]
+    arrival_ms: list[int]
+    sources: list[int]
+
+
+@dataclass(frozen=True, slots=True)
 class _Release:
     track_ids: IntArray
 
@@ -280,7 +311,7 @@ class _Command:
     """One call to a worker: tracks handed to it since its last command, then the work."""
 
     incoming: TrackTable | None
-    work: _Fuse | _EndFrame | _Snapshot | _Release | _Query | None
+    work: _Fuse | _EndFrame | _Snapshot | _Release | _Decode | _Query | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,8 +334,9 @@ class _Failed:
 class _Worker:
     """The state of one worker process: its tracker (the tracks of its tiles) and the stripe rule."""
 
-    def __init__(self, config: FusionConfig, index: int, count: int) -> None:
+    def __init__(self, config: FusionConfig, geo: GeoReference, index: int, count: int) -> None:
         self.config = config
+        self.buffer = DetectionBuffer(geo)
         self.index = index
         self.count = count
         self.grid = TileGrid(config.tile_size_m)
@@ -319,7 +351,9 @@ class _Worker:
             self.tracker.table.extend(command.incoming)
         work = command.work
         reply: Any = None
-        if isinstance(work, _Fuse):
+        if isinstance(work, _Decode):
+            reply = self.decode(work)
+        elif isinstance(work, _Fuse):
             reply = self.fuse(work)
         elif isinstance(work, _EndFrame):
             reply = self.end_frame(work)
@@ -338,6 +372,26 @@ class _Worker:
         elif isinstance(work, _Query) and work.what == "stats":
             reply = dict(self.tracker.stage_seconds), time.process_time()
         return reply
+
+    def decode(self, work: _Decode) -> tuple[Detections, int]:
+        """Decode and validate a batch of raw payloads into detections; count the ones rejected."""
+        started = time.perf_counter()
+        rejected = 0
+        for name, payload, arrival_ms, source in zip(
+            work.names, work.payloads, work.arrival_ms, work.sources, strict=True
+        ):
+            try:
+                message = decode_named(payload, name)
+            except (DecodeError, ValidationError):
+                rejected += 1
+                continue
+            if isinstance(message, RSM):
+                self.buffer.add_rsm(message, arrival_ms, source)
+            elif isinstance(message, BSM):
+                self.buffer.add_bsm(message, arrival_ms, source)
+        detections = self.buffer.take()
+        self._lap("decode + to arrays", started)
+        return detections, rejected
 
     def fuse(self, work: _Fuse) -> FrameResult:
         if work.late is None:
@@ -405,9 +459,9 @@ def _near_border(x_m: FloatArray, config: FusionConfig) -> NDArray[np.bool_]:
     return near
 
 
-def _serve(connection: Connection, config: FusionConfig, index: int, count: int) -> None:
+def _serve(connection: Connection, config: FusionConfig, geo: GeoReference, index: int, count: int) -> None:
     """A worker process: answer commands until ``None`` arrives (or the pipe closes)."""
-    worker = _Worker(config, index, count)
+    worker = _Worker(config, geo, index, count)
     while True:
         try:
             command = connection.recv()
@@ -446,7 +500,7 @@ def _stop(connections: list[Connection], processes: list[Any]) -> None:
 class ProcessTiles:
     """The tiles spread over ``workers`` processes (column c of the grid → worker c mod workers)."""
 
-    def __init__(self, config: FusionConfig, workers: int) -> None:
+    def __init__(self, config: FusionConfig, geo: GeoReference, workers: int) -> None:
         if workers < 1:
             raise ValueError(f"workers = {workers}; a process tile set needs at least one worker")
         self.config = config
@@ -458,7 +512,7 @@ class ProcessTiles:
         for index in range(workers):
             here, there = context.Pipe()
             process = context.Process(
-                target=_serve, args=(there, config, index, workers), name=f"fusion-{index}", daemon=True
+                target=_serve, args=(there, config, geo, index, workers), name=f"fusion-{index}", daemon=True
             )
             process.start()
             there.close()
@@ -472,6 +526,10 @@ class ProcessTiles:
         self._border_tree: cKDTree | None = None
         self._border_ids = np.empty(0, np.int64)
         self._border_owner = np.empty(0, np.int64)
+        self._raw: _Decode = _Decode([], [], [], [])
+        self._next_decoder = 0
+        self._decoding = [0] * workers  # batches sent for decoding and not answered yet, per worker
+        self._decoded: list[tuple[Detections, int]] = []
         self._counts = np.zeros(workers, np.int64)
         self._bytes = np.zeros(workers, np.int64)
         self._seconds: dict[str, float] = {}
@@ -564,6 +622,37 @@ class ProcessTiles:
         snapshot = concatenate_snapshots(parts, time_ms)
         self._lap("gather snapshot (main)", started)
         return snapshot
+
+    def decode(self, name: str, payload: bytes, arrival_ms: int, source_index: int) -> bool:
+        raw = self._raw
+        raw.names.append(name)
+        raw.payloads.append(payload)
+        raw.arrival_ms.append(arrival_ms)
+        raw.sources.append(source_index)
+        if len(raw.payloads) >= DECODE_BATCH:
+            self._send_raw()
+        return True
+
+    def decoded(self) -> tuple[Detections, int]:
+        started = time.perf_counter()
+        self._send_raw()
+        for index, waiting in enumerate(self._decoding):
+            for _ in range(waiting):
+                self._decoded.append(self._receive(index))
+            self._decoding[index] = 0
+        parts, self._decoded = self._decoded, []
+        self._lap("wait for decoding (main)", started)
+        return concatenate([part for part, _ in parts]), sum(rejected for _, rejected in parts)
+
+    def _send_raw(self) -> None:
+        """Send the batch of raw payloads to the next worker, without waiting for its answer."""
+        if not self._raw.payloads:
+            return
+        index = self._next_decoder
+        self._next_decoder = (index + 1) % self.workers
+        self._connections[index].send(_Command(None, self._raw))
+        self._decoding[index] += 1
+        self._raw = _Decode([], [], [], [])
 
     def tracks_by_tile(self) -> dict[int, IntArray]:
         replies = self._call({index: _Query("tiles") for index in range(self.workers)})
@@ -702,12 +791,19 @@ class ProcessTiles:
             self._connections[index].send(_Command(table, item))
         replies: dict[int, Any] = {}
         for index in work:
-            reply = self._connections[index].recv()
-            if isinstance(reply, _Failed):
-                raise RuntimeError(f"fusion worker {reply.worker} failed:\n{reply.text}")
-            replies[index] = reply
+            # answers to decode batches sent earlier come first on the pipe
+            for _ in range(self._decoding[index]):
+                self._decoded.append(self._receive(index))
+            self._decoding[index] = 0
+            replies[index] = self._receive(index)
         self._lap("wait for workers (main)", started)
         return replies
+
+    def _receive(self, index: int) -> Any:
+        reply = self._connections[index].recv()
+        if isinstance(reply, _Failed):
+            raise RuntimeError(f"fusion worker {reply.worker} failed:\n{reply.text}")
+        return reply
 
     def _lap(self, label: str, started: float) -> None:
         self._seconds[label] = self._seconds.get(label, 0.0) + time.perf_counter() - started

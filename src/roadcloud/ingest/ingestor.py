@@ -25,6 +25,7 @@ from roadcloud.ingest.registry import DeviceRegistry
 from roadcloud.ingest.timing import measured_span_ms
 from roadcloud.messages import (
     BSM,
+    DOWNLINK_ONLY_MESSAGES,
     MESSAGE_TYPES,
     RSI,
     RSM,
@@ -187,8 +188,12 @@ class Ingestor:
             raise _RejectError(DropReason.BAD_TOPIC, str(error)) from None
         if parsed.direction != "up":
             raise _RejectError(DropReason.BAD_TOPIC, "a down-stream (cloud → field) topic reached ingest")
+        if parsed.message in DOWNLINK_ONLY_MESSAGES:
+            raise _RejectError(
+                DropReason.BAD_TOPIC, f"message {parsed.message!r} only flows cloud → field, never up"
+            )
         if parsed.message not in MESSAGE_TYPES:
-            known = ", ".join(sorted(MESSAGE_TYPES))
+            known = ", ".join(sorted(set(MESSAGE_TYPES) - DOWNLINK_ONLY_MESSAGES))
             raise _RejectError(
                 DropReason.BAD_TOPIC, f"unknown message {parsed.message!r}; expected one of {known}"
             )

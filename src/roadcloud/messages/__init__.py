@@ -64,8 +64,12 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
     "glosa": SpeedGuidance,  # down only: speed advice for one vehicle
 }
 
+DOWNLINK_ONLY_MESSAGES = frozenset({"glosa"})
+"""Message names that only flow cloud → field: ingest refuses them on up-stream topics."""
+
 __all__ = [
     "BSM",
+    "DOWNLINK_ONLY_MESSAGES",
     "MAP",
     "MESSAGE_TYPES",
     "RSI",

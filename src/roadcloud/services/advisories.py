@@ -38,7 +38,9 @@ minute, end minute on cancellation), ``priority`` the event's severity (1-5 of 0
 from __future__ import annotations
 
 import logging
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -104,6 +106,7 @@ class ServiceCounts:
     events_without_lane: int = 0  # events the map could not place: no zone, no advisory
     events_ignored: int = 0  # UPDATED/ENDED of an event never seen, or bad event data
     rte_id_reused: int = 0  # more than 256 advisories active at once
+    frame_errors: int = 0  # per-frame services that raised (logged; the others still ran)
 
 
 def rte_is_cancelled(rte: RTEData, now_ms: int) -> bool:
@@ -219,6 +222,7 @@ class AdvisoryService:
         downlinks: list[Downlink] = []
         for event in publications:
             try:
+                _check(event)
                 if event.phase == EventPhase.ENDED:
                     downlinks += self._end(event, now_ms)
                 elif event.event_id in self._live:
@@ -261,7 +265,12 @@ class AdvisoryService:
         zone = self._zone_for(event)
         previous = live.event
         live.event = event
-        if zone is None or (zone.same_lanes(live.zone) and event.severity == previous.severity):
+        if zone is None:
+            return []
+        if (
+            not zone.differs(live.zone, tolerance_m=self.config.zone_update_m)
+            and event.severity == previous.severity
+        ):
             return []  # nothing a vehicle would act on changed
         covering = self._coverage.covering(zone)
         dropped = tuple(rsu for rsu in live.via_rsu_ids if rsu not in covering)
@@ -291,15 +300,16 @@ class AdvisoryService:
         return self._publication(live, live.via_rsu_ids, vehicles, now_ms, AdvisoryState.CANCELLED)
 
     def _zone_for(self, event: RoadEvent) -> RelevanceZone | None:
-        lane_id, s_m = event.lane_id, event.s_m
+        lane_id: str | None = event.lane_id
+        s_m = event.s_m
         if lane_id is None or lane_id not in self.road_map.lanes or not self._zones.is_drivable(lane_id):
-            # Place it on the nearest drivable lane instead (an event on a sidewalk, or without a lane).
+            # Place it on the nearest lane instead (an event on a sidewalk, or without a lane).
             match = self._matcher.match(np.array([event.x_m]), np.array([event.y_m]))
             lane_id = match.lane_id(0)
             s_m = float(match.s_m[0])
-            if lane_id is None:
-                self.counts.events_without_lane += 1
-                return None
+        if lane_id is None or not self._zones.is_drivable(lane_id):
+            self.counts.events_without_lane += 1
+            return None
         return self._zones.build(lane_id, s_m)
 
     def _set_zone(self, live: _Live, zone: RelevanceZone) -> None:
@@ -351,7 +361,7 @@ class AdvisoryService:
             reference_paths=live.zone.reference_paths(
                 self.road_map.geo, ref_lon_units=ref_lon, ref_lat_units=ref_lat
             ),
-            event_confidence=round(event.confidence * 200),
+            event_confidence=round(min(max(event.confidence, 0.0), 1.0) * 200),
         )
         rsi = RSI(
             msg_cnt=self._rsi_count % 128,
@@ -383,7 +393,7 @@ class AdvisoryService:
             validity_duration_s=self.config.denm_validity_s,
             station_type=STATION_TYPE_ROADSIDE_UNIT,
             cause_code=cause,
-            information_quality=max(1, min(7, round(event.confidence * 7))),
+            information_quality=max(1, min(7, round(min(max(event.confidence, 0.0), 1.0) * 7))),
         )
         try:
             return encode_denm(denm)
@@ -462,7 +472,38 @@ class AdvisoryService:
         signals: SignalLookup | None,
         now_ms: int,
     ) -> list[Downlink]:
-        """Direct advisories to vehicles inside active zones, speed advice and sensor sharing."""
+        """Direct advisories to vehicles inside active zones, speed advice and sensor sharing. Never
+        raises: a service that fails is logged and counted, and the others still run."""
+        try:
+            states = self._states(vehicles, signals, now_ms)
+        except Exception:
+            self._frame_error("vehicle states")
+            return []
+        self._connected = frozenset(states.vehicle_id.tolist())
+        downlinks: list[Downlink] = []
+        parts: list[tuple[str, Callable[[], list[Downlink]]]] = [
+            ("zones", lambda: self._enter_zones(states, now_ms))
+        ]
+        if self.config.glosa_enabled and signals is not None:
+            parts.append(("speed advice", lambda: self._speed_advice(states, signals, now_ms)))
+        if self.config.sharing_enabled:
+            parts.append(("sensor sharing", lambda: self._sensor_sharing(snapshot, states, now_ms)))
+        for name, part in parts:
+            try:
+                downlinks += part()
+            except Exception:
+                self._frame_error(name)
+        return downlinks
+
+    def _frame_error(self, name: str) -> None:
+        # A bug here must not stop the pipeline's tick; the traceback goes to the log (every 100th).
+        self.counts.frame_errors += 1
+        if self.counts.frame_errors % 100 == 1:
+            _log.exception("%s failed in on_frame (error #%d)", name, self.counts.frame_errors)
+
+    def _states(
+        self, vehicles: Vehicles | VehicleStates, signals: SignalLookup | None, now_ms: int
+    ) -> VehicleStates:
         states = vehicles if isinstance(vehicles, VehicleStates) else vehicles.states(now_ms)
         if states.lane_id_table is not self._lane_table and states.lane_id_table != self._lane_table:
             # Lanes are needed only near an active zone and for the vehicles due speed advice: matching
@@ -471,13 +512,7 @@ class AdvisoryService:
             if self.config.glosa_enabled and signals is not None:
                 need |= self._speed.due(states.vehicle_id, now_ms)
             states = states.with_lanes(self._matcher, rows=np.flatnonzero(need))
-        self._connected = frozenset(states.vehicle_id.tolist())
-        downlinks = self._enter_zones(states, now_ms)
-        if self.config.glosa_enabled and signals is not None:
-            downlinks += self._speed_advice(states, signals, now_ms)
-        if self.config.sharing_enabled:
-            downlinks += self._sensor_sharing(snapshot, states, now_ms)
-        return downlinks
+        return states
 
     def _near_zones(self, states: VehicleStates) -> NDArray[np.bool_]:
         """Vehicles inside the bounding box of some active zone (a cheap first cut before lanes)."""
@@ -545,6 +580,14 @@ class AdvisoryService:
             ),
         )
         return downlinks
+
+
+def _check(event: RoadEvent) -> None:
+    """Values a decoded ``RoadEvent`` cannot guarantee (it may have been built in code)."""
+    if not (math.isfinite(event.x_m) and math.isfinite(event.y_m) and math.isfinite(event.s_m)):
+        raise ValueError(
+            f"event {event.event_id} has no finite position ({event.x_m}, {event.y_m}, s {event.s_m})"
+        )
 
 
 def _relevance_distance(distance_m: float) -> RelevanceDistance:

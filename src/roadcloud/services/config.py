@@ -38,9 +38,13 @@ class ServiceConfig:
     ``sharing_max_objects`` (≤ 16, one RSM) once per ``sharing_period_ms``; the LDM track nearer than
     ``self_match_m`` to the vehicle's own reported position, heading within ``self_match_heading_deg``, is
     taken to be the vehicle itself and left out.
+
+    An event's UPDATED publication is sent on as a new RSI only when its zone changed: other lanes, or a
+    lane's stretch moved by more than ``zone_update_m`` (or the severity changed).
     """
 
     zone_distance_m: float = 300.0
+    zone_update_m: float = 25.0
     include_parallel_lanes: bool = True
     include_turnarounds: bool = False
     max_reference_paths: int = MAX_REFERENCE_PATHS

@@ -89,6 +89,18 @@ class RelevanceZone:
     def same_lanes(self, other: RelevanceZone) -> bool:
         return self._lane_set == other._lane_set
 
+    def differs(self, other: RelevanceZone, *, tolerance_m: float) -> bool:
+        """Whether the zones cover different lanes, or a lane's covered stretch moved by more than
+        ``tolerance_m`` at either end (a queue's tail creeping upstream moves its zone with it)."""
+        if not self.same_lanes(other):
+            return True
+        theirs = {span.lane_id: span for span in other.spans}
+        return any(
+            abs(span.s_from_m - theirs[span.lane_id].s_from_m) > tolerance_m
+            or abs(span.s_to_m - theirs[span.lane_id].s_to_m) > tolerance_m
+            for span in self.spans
+        )
+
     def segments(self) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Every path segment as ``(start (M, 2), end (M, 2), radius (M,))``, for vectorised distances."""
         starts = [path.points_xy[:-1] for path in self.paths]

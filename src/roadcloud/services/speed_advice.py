@@ -9,8 +9,9 @@ arrival time ``d / v`` falls in a green window, capped by the lane's speed limit
 
 - green now, likely to end in ``T``: ``v ≥ d / T`` (arrive before it ends);
 - red (or red-yellow) now, green from ``T`` to ``T + G``: ``d / (T + G) ≤ v ≤ d / T``. ``G`` is the
-  green's likely length when the SPAT says when it ends, else ``glosa_min_green_s`` (a green lasts at
-  least that long), so the lower bound is a safe one;
+  green's likely length (the signal states' prediction for the moment the red ends: SPAT announces the
+  next state's end too), else ``glosa_min_green_s`` (a green lasts at least that long), so the lower bound
+  is a safe one;
 - yellow, or a window no allowed speed reaches: prepare to stop.
 
 Speeds under ``glosa_min_speed_mps`` are not advice worth following (crawling holds up the traffic
@@ -30,11 +31,12 @@ from numpy.typing import NDArray
 
 from roadcloud.map import RoadMap
 from roadcloud.messages import LightState, NodeReferenceId
+from roadcloud.messages.common import SPEED_UNAVAILABLE
 from roadcloud.messages.guidance import GuidanceAdvice, SpeedGuidance
 from roadcloud.messages.units import (
+    MPS_PER_SPEED_UNIT,
     epoch_ms_to_moy,
     epoch_ms_to_sec_mark,
-    mps_to_speed_units,
     seconds_to_timemark,
 )
 from roadcloud.services.config import ServiceConfig
@@ -202,9 +204,7 @@ class SpeedAdvisor:
                 change_s[k] = max(light.likely_end_ms - now_ms, 0) / 1000.0
             if light.next_light is not None:
                 next_code[k] = int(light.next_light)
-            next_end_ms = getattr(light, "next_end_ms", None)  # not every SignalLight carries it
-            if next_end_ms is not None and light.likely_end_ms is not None:
-                next_green_s[k] = max(next_end_ms - light.likely_end_ms, 0) / 1000.0
+            next_green_s[k] = self._green_after(signals, lane_index, movement, light, next_green_s[k])
         known = light_code[inverse] >= 0
         rows, inverse = rows[known], inverse[known]
         if len(rows) == 0:
@@ -236,6 +236,25 @@ class SpeedAdvisor:
             now_ms=now_ms,
         )
 
+    def _green_after(
+        self,
+        signals: SignalLookup,
+        lane_index: int,
+        movement: _Movement,
+        light: SignalLightLike,
+        assumed_s: float,
+    ) -> float:
+        """How long the coming green lasts: what the signal states predict for the moment the current
+        light ends (SPAT announces the next state's end too), else ``assumed_s``."""
+        if light.likely_end_ms is None or light.next_light not in GREEN_LIGHTS:
+            return assumed_s
+        coming = signals.connection_light(
+            self.lane_table[lane_index], movement.to_lane_id, light.likely_end_ms
+        )
+        if coming is None or coming.light not in GREEN_LIGHTS or coming.likely_end_ms is None:
+            return assumed_s
+        return max(coming.likely_end_ms - light.likely_end_ms, 0) / 1000.0
+
     def _messages(
         self,
         vehicles: VehicleStates,
@@ -257,8 +276,14 @@ class SpeedAdvisor:
             np.isnan(change), TIMEMARK_UNKNOWN, seconds_to_timemark(np.nan_to_num(change))
         ).tolist()
         reachable = ~np.isnan(window.speed_min_mps)
-        low_units = mps_to_speed_units(np.nan_to_num(window.speed_min_mps)).tolist()
-        high_units = mps_to_speed_units(np.nan_to_num(window.speed_max_mps)).tolist()
+        # Rounded inwards (up at the slow end, down at the fast end) so every advised speed still arrives
+        # on green and within the limit.
+        low_units = np.ceil(np.nan_to_num(window.speed_min_mps) / MPS_PER_SPEED_UNIT - 1e-9).astype(np.int64)
+        high_units = np.floor(np.nan_to_num(window.speed_max_mps) / MPS_PER_SPEED_UNIT + 1e-9).astype(
+            np.int64
+        )
+        high_units = np.minimum(high_units, SPEED_UNAVAILABLE - 1).tolist()
+        low_units = np.minimum(low_units, SPEED_UNAVAILABLE - 1).tolist()
         messages = []
         for k, row in enumerate(rows.tolist()):
             vehicle_id = str(vehicles.vehicle_id[row])

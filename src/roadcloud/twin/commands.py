@@ -268,7 +268,9 @@ def run_twin(
             detections_total += twin.stats.detections
             now = time.perf_counter()
             if realtime:
-                ahead_s = twin.stats.time_s - (now - started)
+                # paced on the twin's own clock against UTC: a twin started in the past runs as fast as
+                # possible until it catches up with now (the demo's warm-up), then at real time
+                ahead_s = twin.start_epoch_ms / 1000.0 + twin.stats.time_s - time.time()
                 if ahead_s > 0:
                     time.sleep(ahead_s)
             if not quiet and now - last_print >= 1.0:

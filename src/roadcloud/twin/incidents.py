@@ -5,8 +5,8 @@ SUMO's step. What it records (``IncidentTruth``) goes out with every ground-trut
 (``roadcloud.eval.events``) scores the platform's road events against it.
 
 Stopped, slow, surge, speeding, red-light-running and near-collision vehicles are real SUMO vehicles, so
-traffic reacts to them. A demand surge sends extra vehicles from all over the zone through the scripted
-lane and on across the junction at its end, so a real queue builds there. A wrong-way vehicle and a
+traffic reacts to them. A demand surge sends extra vehicles from the roads just upstream through the
+scripted lane and on across the junction at its end, so a real queue builds there. A wrong-way vehicle and a
 pedestrian on the carriageway are kinematic actors the twin moves itself (SUMO cannot drive against a
 lane or walk a person across a lane away from a crossing); sensors see them like any other actor, but
 SUMO's vehicles do not brake for them.
@@ -53,6 +53,7 @@ from roadcloud.twin.scene import lane_point, onward_connection, straight_signali
 from roadcloud.twin.signals import light_of
 
 SURGE_ROUTE_ATTEMPTS = 8
+SURGE_HOPS = 1
 
 INCIDENT_VTYPE = "incident_car"
 """A copy of the zone's ``car`` type with no speed deviation, so scripted vehicles drive as scripted."""
@@ -161,6 +162,7 @@ class IncidentRunner:
         self._surge_next_s: dict[str, float] = {}
         self._surge_count: dict[str, int] = {}
         self._surge_onward: dict[str, list[str]] = {}
+        self._surge_origins: dict[str, list[str]] = {}
         self._programs: dict[tuple[str, str], tuple[tuple[float, str], ...]] = {}
         self._vtype_ready = False
         self.never_happened: list[str] = []  # ids of incidents the scene never allowed
@@ -170,6 +172,7 @@ class IncidentRunner:
             if edge.function == "normal"
             and any("passenger" in road_map.lanes[lane].allowed_classes for lane in edge.lane_ids)
         ]
+        self._origin_set = frozenset(self._origins)
 
     @property
     def active(self) -> list[IncidentTruth]:
@@ -290,6 +293,7 @@ class IncidentRunner:
             connection = straight_signalised_connection(self._road_map, lane.id) or onward_connection(
                 self._road_map, lane.id
             )
+            self._surge_origins[incident.id] = self._upstream_edges(lane.edge_id) or self._origins
             self._surge_onward[incident.id] = (
                 self._onward_route(self._road_map.lanes[connection.to_lane_id].edge_id)
                 if connection is not None
@@ -741,8 +745,9 @@ class IncidentRunner:
         onward = self._surge_onward[incident.id]
         while self._surge_next_s[incident.id] <= time_s:
             self._surge_next_s[incident.id] += interval_s
+            origins = self._surge_origins[incident.id]
             for _ in range(SURGE_ROUTE_ATTEMPTS):
-                origin = self._origins[int(self._rng.integers(len(self._origins)))]
+                origin = origins[int(self._rng.integers(len(origins)))]
                 route = libsumo.simulation.findRoute(origin, target_edge, vType="car").edges
                 if route:
                     number = self._surge_count[incident.id]
@@ -751,6 +756,22 @@ class IncidentRunner:
                     libsumo.route.add(route_id, [*route, *onward])
                     libsumo.vehicle.add(route_id, route_id, typeID="car", depart="now", departLane="best")
                     break
+
+    def _upstream_edges(self, edge_id: str) -> list[str]:
+        """Roads up to ``SURGE_HOPS`` junctions upstream of an edge: where surge traffic sets off, so it
+        arrives together (from all over the zone it would trickle in over minutes and never queue)."""
+        lanes = self._road_map.lanes
+        feeders: dict[str, set[str]] = {}
+        for connection in self._road_map.connections:
+            source, target = lanes[connection.from_lane_id].edge_id, lanes[connection.to_lane_id].edge_id
+            if source != target:
+                feeders.setdefault(target, set()).add(source)
+        found: set[str] = set()
+        frontier = {edge_id}
+        for _ in range(SURGE_HOPS):
+            frontier = {f for edge in frontier for f in feeders.get(edge, ())} - found - {edge_id}
+            found |= frontier
+        return sorted(edge for edge in found if edge in self._origin_set)
 
     def _onward_route(self, edge_id: str) -> list[str]:
         for _ in range(SURGE_ROUTE_ATTEMPTS):

@@ -73,6 +73,7 @@ class ReceptionStats:
     """Counters since the twin started."""
 
     downlinks: int = 0  # handed to ``receive``
+    inbox_full: int = 0  # refused by ``receive``: more than MAX_INBOX waiting for the next step
     dropped: dict[str, int] = field(default_factory=dict)  # per reason: bad_topic, decode, unknown_unit, …
     rsi_heard: int = 0  # RSI deliveries to vehicles (broadcast hearings and direct)
     accepted: int = 0
@@ -138,10 +139,13 @@ class DownlinkReception:
     # -- input (any thread) ---------------------------------------------------------------------------
 
     def receive(self, topic: str, payload: bytes) -> None:
-        """A bus handler for ``zone_filter(zone, direction="down")``; only queues, never raises."""
+        """A bus handler for ``zone_filter(zone, direction="down")``; only queues, never raises.
+
+        It may run on the bus's delivery thread: it touches nothing but the queue (``deque.append`` is
+        atomic) and two counters that only it writes."""
         self.stats.downlinks += 1
         if len(self._inbox) >= MAX_INBOX:
-            self._drop("inbox_full")
+            self.stats.inbox_full += 1
             return
         self._inbox.append((topic, payload))
 
@@ -158,9 +162,10 @@ class DownlinkReception:
     ) -> None:
         """Deliver what is due at ``epoch_ms`` to the connected vehicles among the step's actors."""
         self._take_inbox(epoch_ms)
-        rows = np.flatnonzero(np.asarray(connected, dtype=bool))
-        if not self._due and not any(self._held):
+        nothing_due = not self._due or self._due[0][0] > epoch_ms
+        if nothing_due and not any(self._held):
             return
+        rows = np.flatnonzero(np.asarray(connected, dtype=bool))
         vehicle_ids = [ids[row] for row in rows.tolist()]
         bsm_ids = [self._bsm_id(vehicle_id) for vehicle_id in vehicle_ids]
         xy_c = np.asarray(xy, dtype=np.float64).reshape(-1, 2)[rows]
@@ -168,7 +173,11 @@ class DownlinkReception:
         fleet = _Fleet(vehicle_ids, bsm_ids, xy_c, heading_c)
         while self._due and self._due[0][0] <= epoch_ms:
             _, _, kind, device, message, payload = heapq.heappop(self._due)
-            self._deliver(kind, device, message, payload, fleet=fleet, epoch_ms=epoch_ms)
+            try:
+                self._deliver(kind, device, message, payload, fleet=fleet, epoch_ms=epoch_ms)
+            except (InputError, ValueError, OverflowError):
+                # Decodable but unusable (e.g. reference paths that do not project): the twin runs on.
+                self._drop("unusable")
         self._broadcast(fleet, epoch_ms)
 
     # -- internals ------------------------------------------------------------------------------------
