@@ -4,10 +4,11 @@ of a real map, and the SPAT fold into ``SignalStates`` that feeds it.
 Two scales. 600 tracks per snapshot on Dörpfeldstraße (../shared/maps), the order of the default zone at
 its peak. 40,000 tracks on a generated 30 × 30 signalised grid (netgenerate: 300 m blocks, 3 lanes each
 way, sidewalks and crossings, 900 traffic lights), the order of the design load's objects in one
-process. Traffic: two thirds of the vehicles drive their lanes at 60-110 % of the limit, a third stand in
-queues back from the stop lines, one road user in ten is a pedestrian on a sidewalk; positions carry
-0.15 m of noise. Every controller sends a SPAT from its own program every 100 ms. Snapshots and SPATs are
-built outside the timing, so the numbers are the events stage alone, on one core.
+process. Traffic without incidents: platoons driving their lanes at 60-100 % of the limit, queues of
+up to 10 standing at a third of the stop lines, one road user in ten a pedestrian on a sidewalk;
+positions carry 0.15 m of noise. Every controller sends a SPAT from its own program every 100 ms.
+Snapshots and SPATs are built outside the timing, so the numbers are the events stage alone, on one
+core.
 
 Run: python benchmarks/bench_events.py [--frames 200] [--scale 600|40000|both] [--seed 1]
 """
@@ -46,11 +47,18 @@ NOISE_M = 0.15
 
 @dataclass
 class Traffic:
-    """Road users on lanes, advanced 100 ms per snapshot (they wrap to the lane's start at its end)."""
+    """Road users on lanes, advanced 100 ms per snapshot.
+
+    Per lane: a queue standing back from the stop line (on a third of the lanes), and upstream of it a
+    platoon at one speed, evenly spaced, that wraps back to the lane's start 30 m short of the queue.
+    Nobody closes in on anybody and nobody enters a junction, so the numbers are the steady state of a
+    zone without incidents (every detector still runs over every track)."""
 
     lanes: LaneTable
     lane: NDArray[np.int64]
     s_m: NDArray[np.float64]
+    start_m: NDArray[np.float64]  # where the road user's stretch begins …
+    stretch_m: NDArray[np.float64]  # … and how long it is (moving ones wrap within it)
     speed_mps: NDArray[np.float64]
     kind: NDArray[np.int64]
     length_m: NDArray[np.float64]
@@ -61,35 +69,49 @@ class Traffic:
     def place(cls, road_map: RoadMap, count: int, seed: int) -> Traffic:
         rng = np.random.default_rng(seed)
         lanes = LaneTable(road_map)
-        normal = lanes.is_normal & (lanes.length_m > 20.0)
+        normal = lanes.is_normal & (lanes.length_m > 60.0)
         driving = np.flatnonzero(normal & lanes.carriageway)
         walking = np.flatnonzero(normal & lanes.allows_pedestrian & ~lanes.carriageway)
         pedestrians = round(count * PEDESTRIAN_SHARE) if len(walking) else 0
         vehicles = count - pedestrians
-        weights = lanes.length_m[driving] / lanes.length_m[driving].sum()
-        lane = rng.choice(driving, size=vehicles, p=weights)
+        # Vehicles per lane in proportion to its length.
+        share = lanes.length_m[driving] / lanes.length_m[driving].sum()
+        per_lane = np.floor(share * vehicles).astype(np.int64)
+        per_lane[np.argsort(-share)[: vehicles - per_lane.sum()]] += 1
+        lane = np.repeat(driving, per_lane)
+        rank = np.arange(vehicles) - np.repeat(np.cumsum(per_lane) - per_lane, per_lane)
+        total = np.repeat(per_lane, per_lane)
         length = lanes.length_m[lane]
-        queued = rng.random(vehicles) < QUEUED_SHARE
-        # Queued cars stand 7 m apart back from the stop line; the others are anywhere, driving.
-        place_in_queue = rng.integers(0, 12, vehicles)
-        s_m = np.where(queued, length - 3.0 - 7.0 * place_in_queue, rng.uniform(0.0, length))
-        s_m = np.clip(s_m, 1.0, length - 1.0)
-        limit = lanes.speed_limit_mps[lane]
-        speed = np.where(queued, 0.0, limit * rng.uniform(0.6, 1.1, vehicles))
+        queued_lane = rng.random(len(driving)) < QUEUED_SHARE
+        queue_size = np.where(queued_lane, np.minimum(per_lane // 2, 10), 0)
+        in_queue = rank < np.repeat(queue_size, per_lane)
+        queue_end_m = length - 3.0 - 7.5 * np.repeat(queue_size, per_lane)
+        free_m = np.maximum(queue_end_m - 30.0, 10.0)
+        movers = np.maximum(total - np.repeat(queue_size, per_lane), 1)
+        mover_rank = rank - np.repeat(queue_size, per_lane)
+        lane_speed = lanes.speed_limit_mps[driving] * rng.uniform(0.6, 1.0, len(driving))
+        s_m = np.where(in_queue, length - 3.0 - 7.5 * rank, free_m * (mover_rank + 0.5) / movers)
+        start_m = np.zeros(vehicles)
+        stretch_m = np.where(in_queue, np.inf, free_m)
+        speed = np.where(in_queue, 0.0, np.repeat(lane_speed, per_lane))
         if pedestrians:
             walk_lane = rng.choice(walking, size=pedestrians)
             lane = np.concatenate([lane, walk_lane])
             s_m = np.concatenate([s_m, rng.uniform(0.0, lanes.length_m[walk_lane])])
+            start_m = np.concatenate([start_m, np.zeros(pedestrians)])
+            stretch_m = np.concatenate([stretch_m, lanes.length_m[walk_lane]])
             speed = np.concatenate([speed, rng.uniform(0.8, 1.6, pedestrians)])
         kind = np.concatenate(
             [np.full(vehicles, int(ActorKind.CAR)), np.full(pedestrians, int(ActorKind.PEDESTRIAN))]
-        )
+        ).astype(np.int64)
         return cls(
             lanes=lanes,
             lane=lane.astype(np.int64),
             s_m=s_m,
+            start_m=start_m,
+            stretch_m=stretch_m,
             speed_mps=speed,
-            kind=kind.astype(np.int64),
+            kind=kind,
             length_m=np.where(kind == ActorKind.PEDESTRIAN, 0.3, 4.6),
             width_m=np.where(kind == ActorKind.PEDESTRIAN, 0.5, 1.8),
             rng=rng,
@@ -120,8 +142,10 @@ class Traffic:
             s_m=self.s_m.copy(),
             source_count=np.ones(count, dtype=np.int64),
         )
-        self.s_m = self.s_m + self.speed_mps * STEP_MS / 1000.0
-        self.s_m = np.where(self.s_m >= self.lanes.length_m[self.lane], 0.5, self.s_m)
+        moved = self.s_m + self.speed_mps * STEP_MS / 1000.0
+        self.s_m = np.where(
+            np.isfinite(self.stretch_m), self.start_m + np.mod(moved - self.start_m, self.stretch_m), moved
+        )
         return snapshot
 
 

@@ -25,6 +25,7 @@ Design load: --units 2000 --objects-per-unit 20 --connected-share 0.05 (400,000 
 from __future__ import annotations
 
 import argparse
+import array
 import os
 import resource
 import statistics
@@ -38,7 +39,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from machine import machine_line
-from roadcloud.fusion import FusionConfig, FusionEngine, tileset
+from roadcloud.fusion import FusionConfig, FusionEngine, detections, tileset
 from roadcloud.fusion import engine as engine_module
 from roadcloud.map import GeoReference
 from roadcloud.messages import ActorKind, Position3D
@@ -214,12 +215,14 @@ class Stopwatch:
 
 @dataclass
 class Run:
-    """Every timed call of one replay."""
+    """Every timed call of one replay. Per-message records are ``array.array``s, which the garbage
+    collector does not traverse (lists of millions of entries would slow every full collection and be
+    counted against the engine)."""
 
-    add_s: list[float] = field(default_factory=list)
-    add_arrival_ms: list[int] = field(default_factory=list)
-    add_measured_ms: list[int] = field(default_factory=list)
-    add_objects: list[int] = field(default_factory=list)
+    add_s: array.array[float] = field(default_factory=lambda: array.array("d"))
+    add_arrival_ms: array.array[int] = field(default_factory=lambda: array.array("q"))
+    add_measured_ms: array.array[int] = field(default_factory=lambda: array.array("q"))
+    add_objects: array.array[int] = field(default_factory=lambda: array.array("q"))
     tick_ms: list[int] = field(default_factory=list)
     tick_s: list[float] = field(default_factory=list)
     tick_cpu_s: list[float] = field(default_factory=list)
@@ -341,7 +344,7 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=40)
     parser.add_argument("--vehicles", type=int, default=600)
     parser.add_argument(
-        "--objects-per-unit", type=int, help="vehicles per unit (overrides --vehicles): units × this"
+        "--objects-per-unit", type=float, help="vehicles per unit (overrides --vehicles): units × this"
     )
     parser.add_argument(
         "--connected-share", type=float, default=0.3, help="share of vehicles sending BSMs (design: 0.05)"
@@ -364,7 +367,8 @@ def main() -> None:
         frames = recorded_frames(args.recording, args.seconds)
         source = f"recording {args.recording} ({args.seconds:.0f} s)"
     else:
-        vehicles = args.vehicles if args.objects_per_unit is None else args.units * args.objects_per_unit
+        per_unit = args.objects_per_unit
+        vehicles = args.vehicles if per_unit is None else round(args.units * per_unit)
         zone = SyntheticZone(args.units, vehicles, args.seed, connected_share=args.connected_share)
         frames, geo = synthetic_frames(args.seconds, zone), GEO
         source = (
@@ -375,7 +379,10 @@ def main() -> None:
     print(f"input: {source}; {mode}, tiles of {config.tile_size_m:.0f} m")
 
     watch = Stopwatch()
-    watch.wrap(engine_module.FusionEngine, "_collect", "RSM/BSM to arrays (rest, at tick)")
+    watch.wrap(engine_module, "decode_named", "JSON decode + validation")
+    watch.wrap(detections.Detections, "from_rsms", "messages to arrays")
+    watch.wrap(detections.Detections, "from_bsms", "messages to arrays")
+    watch.wrap(engine_module.FusionEngine, "_collect", "collect arrays (at tick)")
     watch.wrap(engine_module.FusionEngine, "_align", "time alignment")
     watch.wrap(engine_module.FusionEngine, "_fuse_frame", "fusion: predict … initiate (+ routing)")
     watch.wrap(engine_module.FusionEngine, "_correct_clocks", "clock offsets")
@@ -435,12 +442,17 @@ def main() -> None:
     else:
         print(f"; never reached {TRACKS_MEMORY_MARK:,} live tracks")
     print("where the time goes, main process (wall time of the calls):")
-    lines = {"JSON decode + validation + to arrays (add)": add_s, **watch.seconds}
-    lines["rest of tick"] = tick_s - sum(watch.seconds.values())
-    for label, seconds in sorted(lines.items(), key=lambda item: -item[1]):
+    decode_s = watch.seconds.pop("JSON decode + validation", 0.0)
+    arrays_s = watch.seconds.pop("messages to arrays", 0.0)
+    print(f"  {'add: topic, JSON decode, to arrays':<48} {add_s:7.2f} s  {100 * add_s / total_s:5.1f} %")
+    print(f"    JSON decode + validation (in add) {decode_s:21.2f} s")
+    print(f"    messages to arrays (in add and at tick) {arrays_s:15.2f} s")
+    lines = dict(watch.seconds)
+    lines["rest of tick"] = tick_s - sum(lines.values())
+    for label, seconds in lines.items():
         print(f"  {label:<48} {seconds:7.2f} s  {100 * seconds / total_s:5.1f} %")
-    where = "in the workers, summed over them" if args.workers else "inside the calls above"
-    print(f"tracker stages ({where}):")
+    where = "CPU time in the workers, summed over them" if args.workers else "CPU time, inside the tick"
+    print(f"tracker stages ({where}; main-process lines are wall time):")
     for label, seconds in sorted(stages.items(), key=lambda item: -item[1]):
         print(f"  {label:<48} {seconds:7.2f} s  {100 * seconds / total_s:5.1f} %")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -187,6 +188,17 @@ def test_congestion_matches_on_the_edge_or_a_feeding_edge_or_within_the_queue() 
     assert match_events([upstream], [surge], {}, layout=layout).matches
     assert not match_events([elsewhere], [surge], {}, layout=layout).matches
     assert match_events([long_queue], [surge], {}, layout=layout).matches  # its queue reaches the spot
+
+
+def test_an_event_on_an_incidents_road_user_far_from_its_spot_is_secondary() -> None:
+    surge = incident("I1", IncidentKind.DEMAND_SURGE, x_m=0.0, start_s=0.0, end_s=180.0)
+    # A car of the surge queues 500 m downstream, where the detector calls it a stopped vehicle.
+    queued = event("E1", EventType.STOPPED_VEHICLE, [(90.0, 500.0, 0.0)])
+    assert match_events([queued], [surge], {}).unmatched[0].cause == "false_alarm"
+    context = EventContext("surge_I1_7", "car", 0.2, 0.0, "b_0", 16.7, incident_id="I1")
+    attributed = dataclasses.replace(queued, context=context)
+    (unmatched,) = match_events([attributed], [surge], {}).unmatched
+    assert (unmatched.cause, unmatched.incident_id) == ("secondary", "I1")
 
 
 def test_unrealised_incidents_are_not_scored() -> None:

@@ -13,10 +13,10 @@ def test_hold_timer_keeps_its_onset_through_short_lapses() -> None:
     pattern = [True, True, False, True, False, False, False, True]
     seen = []
     for k, holds in enumerate(pattern):
-        onset, last = hold_timer(np.array([holds]), onset, last, 1_000 + 100 * k, tolerance_ms=150)
+        onset, last = hold_timer(np.array([holds]), onset, last, 1_000 + 100 * k, tolerance_ms=250)
         seen.append(int(onset[0]))
-    # A one-frame lapse keeps the onset; three frames (300 ms > 150 ms) end it; holding again restarts.
-    assert seen == [1_000, 1_000, 1_000, 1_000, 1_000, -1, -1, 1_700]
+    # Seen again 200 ms after it was last seen: the same run. Unseen for 300 ms: over; then a new one.
+    assert seen == [1_000, 1_000, 1_000, 1_000, 1_000, 1_000, -1, 1_700]
     assert held_ms(np.array([True]), np.array([1_700]), 2_000).tolist() == [300]
 
 

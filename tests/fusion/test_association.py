@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from scipy.optimize import linear_sum_assignment
 
+from roadcloud.fusion import association
 from roadcloud.fusion.association import (
     CHI2_2DOF_999,
     Candidates,
@@ -92,3 +95,49 @@ def test_candidate_pairs_use_each_tracks_reach() -> None:
     t, d = candidate_pairs(tracks, detections, reach_m=np.array([5.0, 40.0]), default_reach_m=8.0)
     assert sorted(zip(t.tolist(), d.tolist(), strict=True)) == [(0, 0), (1, 1)]
     assert np.isclose(pair_mahalanobis2(np.array([[2.0, 0.0]]), np.eye(2)[np.newaxis] * 2.0)[0], 2.0)
+
+
+def per_sender_optimum(candidates: Candidates, source: np.ndarray) -> tuple[int, float]:
+    """(pairs, total cost) of the textbook answer: one dense assignment per sender."""
+    keep = candidates.feasible
+    t, d, cost = candidates.track_index[keep], candidates.detection_index[keep], candidates.cost[keep]
+    count, total = 0, 0.0
+    for sender in np.unique(source[d]):
+        mine = source[d] == sender
+        rows, row = np.unique(t[mine], return_inverse=True)
+        cols, col = np.unique(d[mine], return_inverse=True)
+        matrix = np.full((len(rows), len(cols)), 1e9)
+        matrix[row, col] = cost[mine]
+        r, c = linear_sum_assignment(matrix)
+        good = matrix[r, c] < 1e9
+        count += int(good.sum())
+        total += float(matrix[r, c][good].sum())
+    return count, total
+
+
+@pytest.mark.parametrize("dense_cells", [association._DENSE_CELLS, 0], ids=["dense", "sparse"])
+def test_fast_path_and_joint_solver_match_one_assignment_per_sender(
+    dense_cells: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(association, "_DENSE_CELLS", dense_cells)
+    rng = np.random.default_rng(11)
+    for _ in range(150):
+        n_tracks, n_detections = int(rng.integers(1, 25)), int(rng.integers(1, 30))
+        cells = rng.choice(n_tracks * n_detections, int(rng.integers(1, n_tracks * n_detections + 1)), False)
+        t, d = (cells // n_detections).astype(np.int64), (cells % n_detections).astype(np.int64)
+        source = rng.integers(0, 3, n_detections).astype(np.int64)
+        cost = rng.normal(0.0, 5.0, len(t))
+        candidates = Candidates(t, d, cost, cost, rng.random(len(t)) < 0.8)
+        result = associate_pairs(candidates, source, n_detections)
+        pairs = list(zip(result.track_index.tolist(), result.detection_index.tolist(), strict=True))
+        # one detection per pair, one detection per (track, sender), only feasible pairs
+        assert len({b for _, b in pairs}) == len(pairs)
+        assert len({(a, int(source[b])) for a, b in pairs}) == len(pairs)
+        table = {(a, b): (c, f) for a, b, c, f in zip(t, d, cost, candidates.feasible, strict=True)}
+        assert all(table[pair][1] for pair in pairs)
+        count, total = per_sender_optimum(candidates, source)
+        assert len(pairs) == count
+        assert sum(table[pair][0] for pair in pairs) == pytest.approx(total)
+        assert sorted([*result.unassigned_detections.tolist(), *(b for _, b in pairs)]) == list(
+            range(n_detections)
+        )

@@ -1,6 +1,8 @@
-"""The fusion engine on constructed scenes with known answers."""
+"""The fusion engine on constructed scenes with known answers, in-process and with worker processes."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from roadcloud.errors import SettingError
 from roadcloud.fusion import FusionConfig, FusionEngine
 from roadcloud.messages import ActorKind
 
+from . import scenario
 from .scenario import (
     GEO,
     START_MS,
@@ -23,6 +26,16 @@ from .scenario import (
     rsm_topic,
     scene,
 )
+
+
+@pytest.fixture(autouse=True, params=[0, 2], ids=["in-process", "2-workers"])
+def workers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """Every case runs on the in-process engine and on the parallel one (2 worker processes; the scenes
+    straddle x = 0, a tile border between the two workers)."""
+    monkeypatch.setattr(scenario, "WORKERS", request.param)
+    yield request.param
+    while scenario.ENGINES:
+        scenario.ENGINES.pop().close()
 
 
 def ids_along(snapshots: list, mover: Mover) -> list[int | None]:  # type: ignore[type-arg]

@@ -64,3 +64,37 @@ def test_position_and_velocity_update_and_innovation() -> None:
     assert np.allclose(y, z) and np.allclose(s[0], 4.0 * np.eye(4))
     new_states, _ = kalman.update(states, covariances, z, noise, kalman.H_POSITION_VELOCITY)
     assert np.allclose(new_states, z / 4.0)  # K = 1 / (1 + 3)
+
+
+def random_covariances(rng: np.random.Generator, count: int) -> np.ndarray:
+    a = rng.normal(size=(count, 4, 4))
+    return a @ np.swapaxes(a, 1, 2) + 0.1 * np.eye(4)
+
+
+def test_closed_form_predict_is_f_p_ft_plus_q_for_any_step() -> None:
+    rng = np.random.default_rng(2)
+    states, covariances = rng.normal(size=(50, 4)), random_covariances(rng, 50)
+    dt_s = rng.uniform(-0.5, 0.5, 50)  # negative: the backward prediction of retrodiction
+    f = kalman.transition(dt_s)
+    expected = f @ covariances @ np.swapaxes(f, 1, 2) + kalman.process_noise(dt_s, 3.0)
+    new_states, new_covs = kalman.predict(states, covariances, dt_s, 3.0)
+    assert np.allclose(new_covs, expected, rtol=1e-12, atol=1e-12)
+    assert np.allclose(new_states, np.einsum("nij,nj->ni", f, states))
+
+
+def test_closed_form_full_state_update_equals_the_joseph_form() -> None:
+    rng = np.random.default_rng(3)
+    states, covariances = rng.normal(size=(40, 4)), random_covariances(rng, 40)
+    z, r = rng.normal(size=(40, 4)), rng.uniform(0.01, 3.0, (40, 4))
+    noise = np.zeros((40, 4, 4))
+    noise[:, np.arange(4), np.arange(4)] = r
+    expected_states, expected_covs = kalman.update(states, covariances, z, noise, kalman.H_POSITION_VELOCITY)
+    new_states, new_covs = kalman.update_position_velocity(states, covariances, z, r)
+    assert np.allclose(new_states, expected_states, rtol=1e-10, atol=1e-12)
+    assert np.allclose(new_covs, expected_covs, rtol=1e-10, atol=1e-12)
+    assert np.array_equal(new_covs, np.swapaxes(new_covs, 1, 2))  # symmetric by construction
+
+
+def test_block_inverse_of_symmetric_4x4() -> None:
+    covariances = random_covariances(np.random.default_rng(4), 30)
+    assert np.allclose(kalman.inverse_symmetric4(covariances) @ covariances, np.eye(4), atol=1e-9)

@@ -74,6 +74,17 @@ def _strategy(info: mi.Type, *, max_list: int, overrides: Overrides) -> st.Searc
             min_size=min_size,
             max_size=max_size,
         )
+    elif isinstance(info, mi.DictType):
+        min_size = info.min_length or 0
+        max_size = min_size + max_list
+        if info.max_length is not None:
+            max_size = min(max_size, info.max_length)
+        strategy = st.dictionaries(
+            _strategy(info.key_type, max_list=max_list, overrides=overrides),
+            _strategy(info.value_type, max_list=max_list, overrides=overrides),
+            min_size=min_size,
+            max_size=max_size,
+        )
     elif isinstance(info, mi.UnionType):
         strategy = st.one_of(
             *(_strategy(member, max_list=max_list, overrides=overrides) for member in info.types)

@@ -29,6 +29,7 @@ from roadcloud.twin.generator import (
     ZoneSettings,
     new_zone,
 )
+from roadcloud.twin.incidents import incident_of_actor
 from roadcloud.twin.manifest import (
     MAX_WAIT_S,
     NEAR_COLLISION_FOLLOW_GAP_M,
@@ -159,7 +160,7 @@ def test_speeding_vehicle_drives_well_over_the_limit_where_units_see_it(
             kind=np.ones(count, dtype=np.int64),
         ),
     )
-    assert len(np.unique(seen)) >= 0.8 * count
+    assert len(np.unique(seen)) * 0.1 >= 4.0  # long enough to confirm it (mid-block gaps are allowed)
 
 
 def test_red_light_runner_crosses_the_stop_line_on_red(
@@ -215,6 +216,10 @@ def test_near_collision_closes_under_two_seconds_and_nobody_crashes(
     follower = _track(emissions, truth.actor_id)
     lead = _track(emissions, truth.other_actor_id)
     common, at_f, at_l = np.intersect1d(follower["time_ms"], lead["time_ms"], return_indices=True)
+    # While the incident lasted, one behind the other on one lane (afterwards they may change lanes).
+    during = (common <= (truth.end_ms or 0)) & (follower["lane_id"][at_f] == lead["lane_id"][at_l])
+    after = common[-1]
+    common, at_f, at_l = common[during], at_f[during], at_l[during]
     # SUMO positions are front bumpers: the gap is the distance minus the lead's length.
     gap_m = (
         np.hypot(follower["x_m"][at_f] - lead["x_m"][at_l], follower["y_m"][at_f] - lead["y_m"][at_l]) - 4.6
@@ -228,7 +233,7 @@ def test_near_collision_closes_under_two_seconds_and_nobody_crashes(
     assert gap_m.min() > 2.0  # resolved: never closer than SUMO's own minimum gap
     assert closing_mps.max() > 10.0  # a real conflict, not a gentle catch-up
     # Both drove on afterwards: nobody was removed by SUMO's collision handling.
-    assert common[-1] - (truth.event_ms or 0) >= 5_000
+    assert after - (truth.event_ms or 0) >= 5_000
 
 
 def test_generated_incidents_keep_apart_while_they_may_overlap(tmp_path: Path) -> None:
@@ -300,3 +305,13 @@ def test_a_zone_can_be_generated_at_a_relative_path(tmp_path: Path, monkeypatch:
     )
     manifest = new_zone(Path("zones") / "small", settings)  # SUMO's tools run inside the zone folder
     assert (tmp_path / "zones" / "small" / manifest.network.file).exists()
+
+
+def test_actors_are_traced_back_to_their_incident() -> None:
+    ids = {"I1", "I_2", "I3"}
+    assert incident_of_actor("incident_I1", ids) == "I1"
+    assert incident_of_actor("incident_I3_lead", ids) == "I3"  # a near collision's lead
+    assert incident_of_actor("surge_I_2_17", ids) == "I_2"  # a surge's car; ids may hold underscores
+    assert incident_of_actor("surge_I_2_x", ids) is None
+    assert incident_of_actor("incident_I9", ids) is None
+    assert incident_of_actor("veh42", ids) is None

@@ -25,8 +25,8 @@ raised on normal traffic).
 
 Detection delay: the first publication's time (when the platform published it, not the ``start_ms`` the
 detector back-dates to) minus the incident's reference time: ``event_ms`` for kinds with one defining
-moment (speeding over the truth's threshold, crossing the stop line on red, time to collision under 2 s),
-else its start.
+moment (speeding over the truth's threshold, crossing the stop line on red, time to collision under 2 s,
+a surge's queue reaching the truth's size), else its start.
 
 Advisory delay: from the incident's reference time to the first moment an advisory for its event reached
 an affected vehicle: a connected vehicle whose true lane is in the advisory's relevance lanes. Through a
@@ -150,7 +150,10 @@ class EventContext:
     limit_mps: float | None = None
     to_stop_line_m: float | None = None
     light: str | None = None  # the actor's lane's light at the stop line, where signalised
-    incident_actor: bool = False
+    #: the road user ahead of it on its lane (within 80 m): what may explain how it moves
+    leader: str | None = None
+    #: the incident the nearest actor belongs to (its vehicle, a near collision's lead, a surge's cars)
+    incident_id: str | None = None
 
     @property
     def waiting_at_red(self) -> bool:
@@ -174,8 +177,10 @@ class EventContext:
                 f"{self.to_stop_line_m:.0f} m before the stop line"
                 + (f" ({self.light})" if self.light else "")
             )
-        if self.incident_actor:
-            parts.append("an incident's actor")
+        if self.incident_id is not None:
+            parts.append(f"part of incident {self.incident_id}")
+        if self.leader:
+            parts.append(f"behind {self.leader}")
         return ", ".join(parts)
 
 
@@ -431,6 +436,11 @@ def _explain(
             nearest = (distance_m, incident)
     if nearest is not None:
         return UnmatchedEvent(event, "secondary", nearest[1].incident_id, nearest[1].kind)
+    # Far from any incident's spot, but raised on one of its road users (a surge's queue reaches far).
+    owner = event.context.incident_id if event.context is not None else None
+    for incident in incidents:
+        if incident.incident_id == owner:
+            return UnmatchedEvent(event, "secondary", incident.incident_id, incident.kind)
     return UnmatchedEvent(event, "false_alarm")
 
 

@@ -57,6 +57,7 @@ from roadcloud.fusion.replay import fuse_recording
 from roadcloud.map import GeoReference, LaneMatcher, RoadMap, load_map
 from roadcloud.messages import BSM, SPAT, ActorKind, GroundTruth, IncidentKind, IncidentTruth
 from roadcloud.messages.json_codec import decode
+from roadcloud.messages.truth import SURGE_QUEUE_VEHICLES
 from roadcloud.services import (
     Advisory,
     AdvisoryKind,
@@ -66,6 +67,7 @@ from roadcloud.services import (
     ServiceConfig,
 )
 from roadcloud.twin.field import bsm_id
+from roadcloud.twin.incidents import incident_of_actor
 from roadcloud.twin.manifest import MANIFEST_NAME, Manifest, load_manifest
 from roadcloud.twin.recording import read_header, read_recording
 from roadcloud.twin.runtime import Emission
@@ -78,7 +80,12 @@ CONTEXT_FRAMES = 60
 
 #: Incident kinds that are only scored once their defining moment happened (``IncidentTruth.event_ms``).
 MOMENT_KINDS = frozenset(
-    {IncidentKind.SPEEDING_VEHICLE, IncidentKind.RED_LIGHT_RUNNER, IncidentKind.NEAR_COLLISION}
+    {
+        IncidentKind.SPEEDING_VEHICLE,
+        IncidentKind.RED_LIGHT_RUNNER,
+        IncidentKind.NEAR_COLLISION,
+        IncidentKind.DEMAND_SURGE,
+    }
 )
 
 _LIGHT_NAMES = {"RED": "red", "YELLOW": "yellow", "PROTECTED_GREEN": "green", "PERMISSIVE_GREEN": "green"}
@@ -149,7 +156,7 @@ def evaluate_events(
     units = RoadsideUnitCoverage.from_manifest(manifest)
     # Speed advice and sensor sharing do not concern road events; leave them out of the replay.
     service_config = service_config or ServiceConfig(glosa_enabled=False, sharing_enabled=False)
-    services = AdvisoryService(road_map, manifest.zone.name, units, service_config, lane_matcher=matcher)
+    services = AdvisoryService(road_map, manifest.zone.name, units, service_config)
     side = _SideStream(read_recording(path), signals, vehicles, road_map)
 
     publications: list[tuple[int, RoadEvent]] = []
@@ -385,6 +392,7 @@ class _SideStream:
             if light is not None:
                 light_name = _LIGHT_NAMES.get(light.light.name, light.light.name.lower())
         return EventContext(
+            leader=_leader(truth, row),
             actor_id=truth.actor_ids[row],
             actor_kind=ActorKind(truth.kinds[row]).name.lower(),
             distance_m=float(distance_m[row]),
@@ -393,7 +401,7 @@ class _SideStream:
             limit_mps=limit_mps,
             to_stop_line_m=to_line_m,
             light=light_name,
-            incident_actor=truth.actor_ids[row] in self._incident_actors,
+            incident_id=incident_of_actor(truth.actor_ids[row], self._timelines),
         )
 
     def incidents(self) -> list[IncidentRecord]:
@@ -432,6 +440,27 @@ class _SideStream:
 
     def connected_frames(self) -> ConnectedFrames:
         return ConnectedFrames.build(self._connected)
+
+
+def _leader(truth: GroundTruth, row: int, *, within_m: float = 80.0) -> str | None:
+    """The nearest actor ahead of actor ``row`` on its lane: ``"veh12 (bicycle) 14 m ahead at 4.8 m/s"``."""
+    lanes = np.asarray(truth.lane_ids, dtype=object)
+    same = np.flatnonzero(lanes == truth.lane_ids[row])
+    same = same[same != row]
+    if len(same) == 0:
+        return None
+    heading = math.radians(truth.heading_deg[row])
+    ahead_m = (np.asarray(truth.x_m)[same] - truth.x_m[row]) * math.sin(heading) + (
+        np.asarray(truth.y_m)[same] - truth.y_m[row]
+    ) * math.cos(heading)
+    candidates = np.flatnonzero((ahead_m > 0.0) & (ahead_m <= within_m))
+    if len(candidates) == 0:
+        return None
+    nearest = candidates[np.argmin(ahead_m[candidates])]
+    other = int(same[nearest])
+    kind = ActorKind(truth.kinds[other]).name.lower()
+    speed_mps = truth.speed_mps[other]
+    return f"{truth.actor_ids[other]} ({kind}) {ahead_m[nearest]:.0f} m ahead at {speed_mps:.1f} m/s"
 
 
 # -- the report ----------------------------------------------------------------------------------------
@@ -477,16 +506,22 @@ def render_report(report: EventReport, *, show: int = 10) -> str:
     lines.append("")
     lines.append(
         "delay: first publication of the event (fusion tick) minus the incident's start, or its defining "
-        "moment (speeding over 1.2x the limit, stop line crossed on red, time to collision under 2 s); "
+        "moment (speeding over 1.2x the limit, stop line crossed on red, time to collision under 2 s, "
+        f"{SURGE_QUEUE_VEHICLES} vehicles standing on a surge's road); "
         "advised: true positives whose advisory reached an affected connected vehicle, adv: incident to then"
     )
     stopped = report.scores.get(EventType.STOPPED_VEHICLE)
     if stopped is not None and stopped.true_positives:
         bound_s = report.event_config.stopped_dwell_s + 1.0
         verdict = "within" if stopped.delay_max_s <= bound_s else "OVER"
+        slowest = max(
+            (m for m in report.matching.matches if m.event_type == EventType.STOPPED_VEHICLE),
+            key=lambda m: m.delay_ms,
+        )
         lines.append(
-            f"stopped vehicle reported after at most {stopped.delay_max_s:.1f} s: {verdict} the dwell "
-            f"threshold {report.event_config.stopped_dwell_s:g} s + 1 s"
+            f"stopped vehicle reported after at most {stopped.delay_max_s:.1f} s ({slowest.incident_id} by "
+            f"{slowest.event_id}): {verdict} the dwell threshold "
+            f"{report.event_config.stopped_dwell_s:g} s + 1 s"
         )
     at_red = [e for e in report.false_alarms() if e.context is not None and e.context.waiting_at_red]
     lines.append(

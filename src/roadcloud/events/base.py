@@ -19,19 +19,49 @@ from roadcloud.events.config import EventConfig
 from roadcloud.events.frame import Frame
 from roadcloud.events.lanes import LaneTable, Movement
 from roadcloud.events.model import EventType
-from roadcloud.events.signal_state import SignalLight, SignalStates
+from roadcloud.events.signal_state import GREEN_LIGHTS, PERMISSIVENESS, SignalLight, SignalStates
+from roadcloud.messages import LightState
 
 IntArray = NDArray[np.int64]
 
+#: permissiveness by LightState value, as an array for lookups over many movements at once
+_RANK_OF_CODE = np.zeros(max(LightState) + 1, dtype=np.int64)
+for _light, _rank in PERMISSIVENESS.items():
+    _RANK_OF_CODE[_light] = _rank
+GREEN_RANK = min(PERMISSIVENESS[light] for light in GREEN_LIGHTS)
+
 
 class LightLookup:
-    """Signal lights asked for during one snapshot, each asked of ``SignalStates`` once."""
+    """Signal lights during one snapshot: exact answers for a few (each asked of ``SignalStates`` once)
+    and whole-map arrays at the snapshot's time for detectors that look at every stop line."""
 
-    def __init__(self, signals: SignalStates, lanes: LaneTable) -> None:
+    def __init__(self, signals: SignalStates, lanes: LaneTable, time_ms: int) -> None:
         self._signals = signals
         self._lanes = lanes
+        self._time_ms = time_ms
         self._lane_cache: dict[tuple[int, int], SignalLight | None] = {}
         self._movement_cache: dict[tuple[int, int], SignalLight | None] = {}
+        self._movement_codes: NDArray[np.int64] | None = None
+        self._lane_rank: NDArray[np.int64] | None = None
+
+    @property
+    def movement_codes(self) -> NDArray[np.int64]:
+        """``LightState`` value of every movement (``LaneTable.movement_list``) now; 0 if unknown."""
+        if self._movement_codes is None:
+            groups = self._lanes.movement_group
+            codes = self._signals.group_lights(self._time_ms)
+            self._movement_codes = np.where(groups >= 0, codes[np.maximum(groups, 0)], 0)
+        return self._movement_codes
+
+    @property
+    def lane_rank(self) -> NDArray[np.int64]:
+        """Per lane, the permissiveness (``signal_state.PERMISSIVENESS``) of its most permissive
+        movement now: the light at its stop line. 0 for unsignalised lanes and unknown lights."""
+        if self._lane_rank is None:
+            rank = np.zeros(len(self._lanes.ids), dtype=np.int64)
+            np.maximum.at(rank, self._lanes.movement_from, _RANK_OF_CODE[self.movement_codes])
+            self._lane_rank = rank
+        return self._lane_rank
 
     def lane_light(self, lane: int, time_ms: int) -> SignalLight | None:
         """The stop-line light of approach lane number ``lane`` (most permissive movement)."""

@@ -8,6 +8,7 @@ Rows carry everything a publication needs, so the life cycle never goes back to 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,7 +46,7 @@ class Candidates:
     extent_m: FloatArray | None = None
     match_x_m: FloatArray | None = None
     match_y_m: FloatArray | None = None
-    members: list[list[int]] | None = None
+    members: Sequence[Sequence[int] | IntArray] | None = None
     details: dict[str, FloatArray] = field(default_factory=dict)
 
     def __len__(self) -> int:

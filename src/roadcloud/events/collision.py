@@ -9,13 +9,16 @@ collision (TTC) is the first such sample.
 
 Closeness alone is not risk: ordinary car-following closes on a slower leader all the time, and drivers
 brake. A pair at risk also needs an emergency: the deceleration needed to avoid contact, closing speed /
-(2 × TTC), is at least ``collision_min_decel_mps2``, or one of the two is already braking at least
-``collision_hard_braking_mps2`` (the near miss in progress). SUMO's drivers (and calm human ones) brake
-at up to about 4.5 m/s² when they approach a queue, so both thresholds (6) mark emergencies.
+(2 × TTC), is at least ``collision_min_decel_mps2`` (with TTC up to ``collision_ttc_s``), or one of the
+two is already braking at least ``collision_hard_braking_mps2`` (with TTC up to
+``collision_braking_ttc_s``: the near miss in progress, the evasive braking of someone who saw it
+late). SUMO's drivers (and calm human ones) brake at up to about 4.5 m/s² when they approach a queue,
+so both thresholds (6) mark emergencies. The risk must hold for ``collision_confirm_s``.
 
 Pairs already touching now are left out (a fused duplicate, or two boxes of a queue drawn slightly too
-long), and so are pairs that are not closing, where neither is moving, and road users keeping to
-different lanes of a road (parallel paths, however close they pass).
+long), and so are pairs that are not closing, where neither is moving, road users keeping to
+side-by-side lanes (parallel paths, however close they pass), and a vehicle waiting at a red light
+with anyone but the traffic coming up its own lane.
 
 Candidate pairs come from one k-d tree query (``scipy.spatial.cKDTree.query_pairs``) within
 ``collision_search_m``; everything after it is one broadcast over the pairs.
@@ -33,6 +36,7 @@ from scipy.spatial import cKDTree
 from roadcloud.events.base import Context
 from roadcloud.events.candidates import Candidates, evidence_confidence
 from roadcloud.events.model import EventType
+from roadcloud.events.signal_state import PERMISSIVENESS
 from roadcloud.messages import LightState
 
 FloatArray = NDArray[np.float64]
@@ -45,9 +49,11 @@ _ORIENTATION_SPEED_MPS = 2.0
 _ALONG_LANE_DEG = 60.0
 _VRU_ALONG_LANE_DEG = 30.0
 #: weight of the newest speed difference in the smoothed acceleration (fused speeds jitter ~0.1 m/s)
-_ACCEL_SMOOTHING = 0.3
+_ACCEL_SMOOTHING = 0.5
 #: lanes whose directions differ by at most this (or run opposite within it) are side by side
 _PARALLEL_LANES_DEG = 20.0
+#: a vehicle standing this close to a red stop line is waiting at it
+_WAITING_ZONE_M = 10.0
 #: fused speeds that change faster than this between snapshots are a track jumping objects, not braking
 _MAX_ACCEL_MPS2 = 10.0
 #: a vehicle that can stop at a red or yellow light with this deceleration is predicted to stop there
@@ -174,7 +180,8 @@ def _risky_pairs(
     )
     # Even head-on, contact needs the distance (less both half diagonals) to close within the horizon.
     half_diagonal = 0.5 * np.hypot(snapshot.length_m, snapshot.width_m)
-    keep &= distance <= np.hypot(vx, vy) * config.collision_ttc_s + half_diagonal[i] + half_diagonal[j] + 1.0
+    horizon_s = max(config.collision_ttc_s, config.collision_braking_ttc_s)
+    keep &= distance <= np.hypot(vx, vy) * horizon_s + half_diagonal[i] + half_diagonal[j] + 1.0
     # Road users keeping to side-by-side lanes travel parallel paths, however close they pass (a car
     # beside a pedestrian on the kerb, overtaking, oncoming traffic): no conflict unless one leaves its lane.
     error = np.abs(np.nan_to_num(frame.heading_error_deg, nan=90.0))
@@ -184,10 +191,14 @@ def _risky_pairs(
     lane_turn = np.abs(np.mod(frame.lane_heading_deg[i] - frame.lane_heading_deg[j] + 90.0, 180.0) - 90.0)
     parallel = on_road[i] & on_road[j] & (frame.lane[i] != frame.lane[j]) & (lane_turn <= _PARALLEL_LANES_DEG)
     keep &= ~(parallel & keeps_lane[i] & keeps_lane[j])
+    # A vehicle waiting at a red light is in nobody's way but its own lane's: traffic crossing the
+    # junction in front of it passes its front (which fused positions can draw a little too far out).
+    waiting = _waiting_at_red(context)
+    keep &= ~((waiting[i] | waiting[j]) & (frame.lane[i] != frame.lane[j]))
     i, j = i[keep], j[keep]
     if len(i) == 0:
         return none, none, np.empty(0), np.empty(0), np.empty(0)
-    steps = (np.arange(0, int(np.ceil(config.collision_ttc_s / STEP_S)) + 1) * STEP_S).astype(np.float64)
+    steps = (np.arange(0, int(np.ceil(horizon_s / STEP_S)) + 1) * STEP_S).astype(np.float64)
     rows, index = np.unique(np.concatenate([i, j]), return_inverse=True)
     path_x, path_y, path_hx, path_hy = _predict(context, motion, rows, steps)
     a, b = index[: len(i)], index[len(i) :]
@@ -216,11 +227,28 @@ def _risky_pairs(
     # Emergency either way: avoiding contact needs hard braking, or one of the two is braking hard now
     # (a near miss in progress: the follower that saw it late already stands on the brake).
     braking_mps2 = -np.minimum(motion.accel_mps2[i], motion.accel_mps2[j])
-    emergency = (decel >= config.collision_min_decel_mps2) | (
+    needs_emergency = (ttc <= config.collision_ttc_s + 1e-9) & (decel >= config.collision_min_decel_mps2)
+    in_emergency = (ttc <= config.collision_braking_ttc_s + 1e-9) & (
         braking_mps2 >= config.collision_hard_braking_mps2
     )
-    risky = will_touch & (ttc <= config.collision_ttc_s + 1e-9) & emergency
+    risky = will_touch & (needs_emergency | in_emergency)
     return i[risky], j[risky], ttc[risky], closing_speed[risky], decel[risky]
+
+
+def _waiting_at_red(context: Context) -> NDArray[np.bool_]:
+    """Tracks standing within ``_WAITING_ZONE_M`` of a stop line whose light is red or yellow."""
+    frame, lanes = context.frame, context.lanes
+    lane = np.maximum(frame.lane, 0)
+    near = (
+        (frame.lane >= 0)
+        & lanes.signalised[lane]
+        & (frame.snapshot.speed_mps < context.config.stopped_speed_mps)
+        & (np.nan_to_num(frame.to_end_m, nan=np.inf) <= _WAITING_ZONE_M)
+    )
+    rank = context.lights.lane_rank[lane]
+    stop = (rank == PERMISSIVENESS[LightState.RED]) | (rank == PERMISSIVENESS[LightState.YELLOW])
+    waiting: NDArray[np.bool_] = near & stop
+    return waiting
 
 
 def _predict(
@@ -286,10 +314,11 @@ def _distance_to_stop(context: Context, accel_mps2: FloatArray, rows: NDArray[np
     )
     # The centre stops half a length short of the line (a long bus's fused centre can sit that far off).
     front_to_line = to_end - 0.5 * frame.snapshot.length_m[rows]
-    for n in np.flatnonzero(can_stop).tolist():
-        light = context.lights.lane_light(int(lane[n]), context.now_ms)
-        if light is not None and light.light in (LightState.RED, LightState.YELLOW):
-            limit[n] = max(float(front_to_line[n]), 0.0)
+    rank = context.lights.lane_rank[np.maximum(lane, 0)]
+    stops = can_stop & (
+        (rank == PERMISSIVENESS[LightState.RED]) | (rank == PERMISSIVENESS[LightState.YELLOW])
+    )
+    limit[stops] = np.maximum(front_to_line[stops], 0.0)
     return limit
 
 

@@ -37,9 +37,10 @@ class EventConfig:
     """Thresholds of every detector and of the event life cycle.
 
     Life cycle: a candidate becomes an event once its condition has held for the detector's
-    confirmation time; the event ends once no evidence supported it for ``release_s`` (congestion:
-    ``congestion_release_s``). Evidence within ``merge_distance_m`` of a live event of the same type
-    joins that event, so one incident stays one event when its track flickers or changes id.
+    confirmation time; the event ends once no evidence supported it for ``release_s``
+    (``congestion_release_s``, ``speeding_release_s`` for those types). Evidence within
+    ``merge_distance_m`` of a live event of the same type joins that event, so one incident stays one
+    event when its track flickers or changes id.
     """
 
     # --- life cycle ---------------------------------------------------------------------------------
@@ -64,7 +65,8 @@ class EventConfig:
     stopped_clear_s: float = 3.0
     #: no vehicle within this distance ahead on the lane: not the back of a queue
     free_ahead_m: float = 25.0
-    #: this close to the stop line only a vehicle standing at green counts: waiting at red is normal
+    #: this close to the stop line only a vehicle standing at a protected green (every movement of its
+    #: lane, exits clear) counts: waiting at red, or to turn, is normal
     stop_line_zone_m: float = 20.0
 
     # --- wrong way: moving against the lane's direction, sustained ----------------------------------
@@ -95,7 +97,7 @@ class EventConfig:
     speeding_release_s: float = 30.0
     #: slower than this share of the lane's limit, with the lane free ahead
     slow_ratio: float = 0.3
-    #: (30 m behind a standing queue a normal driver still does over 12 m/s)
+    #: (30 m behind a standing queue a normal driver still does over 12 m/s; the slow incident does 3)
     slow_free_ahead_m: float = 30.0
     slow_confirm_s: float = 6.0
     #: within this distance of a stop line vehicles brake and turn: speed says nothing there
@@ -117,17 +119,22 @@ class EventConfig:
     #: how long a violation stays active after the crossing
     red_light_hold_s: float = 3.0
 
-    # --- collision risk: time to collision on constant-velocity predicted paths ---------------------
+    # --- collision risk: time to collision on predicted paths --------------------------------------
     collision_ttc_s: float = 1.5
     #: deceleration needed to avoid contact (closing speed / 2 TTC); SUMO drivers brake at <= 4.5 m/s²
     collision_min_decel_mps2: float = 6.0
-    #: or one of the pair already brakes this hard (smoothed over ~0.3 s)
+    #: or one of the pair already brakes this hard (smoothed over ~0.2 s) with contact this close ahead
     collision_hard_braking_mps2: float = 6.0
+    collision_braking_ttc_s: float = 1.5
     collision_min_closing_mps: float = 2.0
+    #: footprints closer than this count as touching (0: only overlapping boxes do; fused positions
+    #: scatter ~0.15 m, and a car passing a kerb 0.3 m away is no conflict)
     collision_margin_m: float = 0.0
-    collision_confirm_s: float = 0.5
-    #: pairs farther apart than this are not examined
-    collision_search_m: float = 40.0
+    #: the risk must hold this long: SUMO's own junction manoeuvres look like conflicts for a moment
+    collision_confirm_s: float = 0.8
+    #: pairs farther apart than this are not examined (two cars crossing at 17 m/s close 24 m/s: 36 m
+    #: at a TTC of 1.5 s, less their lengths)
+    collision_search_m: float = 35.0
 
     def __post_init__(self) -> None:
         for item in fields(self):

@@ -5,178 +5,191 @@ run (one sort of the snapshot by lane and ``s``). A run that reaches back to the
 continues on the feeding lane whose run reaches that lane's stop line, so a queue spilling back through a
 junction is one queue; its *end* is the upstream tail. Queues are grouped by the road (edge) their head
 is on: one event per congested approach, reported at the longest lane's queue end, with every lane's
-queue length in ``details``.
+queue length in ``details`` (``queue_lane<index>_m``).
 
 A queue at a red light looks the same for a while, so a queue becomes congestion only after it has stood
 for ``congestion_confirm_s`` of which at least ``congestion_green_s`` with its head's light green (or with
 no light at its head to explain it): a red-light queue clears in the green that follows.
+
+Everything is array arithmetic over runs, queues and roads; only queues that spill across a junction (a
+few, in a jam) are chained in Python.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from roadcloud.events.base import Context
+from roadcloud.events.base import GREEN_RANK, Context
 from roadcloud.events.candidates import Candidates, evidence_confidence
 from roadcloud.events.frame import Frame
 from roadcloud.events.lanes import LaneTable
-from roadcloud.events.memory import IntArray
 from roadcloud.events.model import EventType
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
 
 #: a lane-to-lane chain of runs is followed upstream at most this many lanes
 _MAX_CHAIN = 8
 
 
-@dataclass(slots=True)
-class _Run:
-    lane: int
-    rows: IntArray  # snapshot rows, upstream first
-    tail_s_m: float
-    head_s_m: float
-    upstream: _Run | None = None
-    taken: bool = False
+@dataclass(frozen=True, slots=True)
+class Queues:
+    """Queues of one snapshot, one entry per queue (arrays); ``rows`` lists each queue's snapshot rows,
+    upstream first, as ``QueueRows``."""
+
+    head_lane: IntArray
+    head_s_m: FloatArray
+    tail_lane: IntArray
+    tail_s_m: FloatArray
+    length_m: FloatArray
+    count: IntArray
+    rows: QueueRows
+
+    def __len__(self) -> int:
+        return len(self.head_lane)
 
 
-@dataclass(slots=True)
-class _Queue:
-    """One queue: runs from its head (downstream) to its tail."""
+class QueueRows(Sequence[IntArray]):
+    """Snapshot rows of each queue, built only when asked: a contiguous stretch of the lane-sorted order
+    for a queue on one lane, an explicit list for one chained across lanes."""
 
-    runs: list[_Run] = field(default_factory=list)
+    def __init__(
+        self, order: IntArray, start: IntArray, stop: IntArray, chained: Mapping[int, IntArray]
+    ) -> None:
+        self._order, self._start, self._stop, self._chained = order, start, stop, chained
 
-    @property
-    def head(self) -> _Run:
-        return self.runs[0]
+    def __len__(self) -> int:
+        return len(self._start)
 
-    @property
-    def tail(self) -> _Run:
-        return self.runs[-1]
+    def __getitem__(self, index: int) -> IntArray:  # type: ignore[override]
+        chained = self._chained.get(index)
+        if chained is not None:
+            return chained
+        rows: IntArray = self._order[self._start[index] : self._stop[index]]
+        return rows
 
-    def rows(self) -> IntArray:
-        return np.concatenate([run.rows for run in self.runs])
+    def means(self, values: FloatArray, picked: IntArray) -> FloatArray:
+        """Mean of ``values`` (one per snapshot row) over each picked queue's rows, without a loop."""
+        running = np.concatenate([[0.0], np.cumsum(values[self._order])])
+        start, stop = self._start[picked], self._stop[picked]
+        means: FloatArray = (running[stop] - running[start]) / np.maximum(stop - start, 1)
+        for n, queue in enumerate(picked.tolist()):
+            if queue in self._chained:
+                means[n] = float(values[self._chained[queue]].mean())
+        return means
 
-    def length_m(self, lanes: LaneTable) -> float:
-        length = sum(run.head_s_m - run.tail_s_m for run in self.runs)
-        # Between lanes: the rest of the upstream lane and the start of the downstream one.
-        for down, up in zip(self.runs, self.runs[1:], strict=False):
-            length += float(lanes.length_m[up.lane]) - up.head_s_m + down.tail_s_m
-        return float(length)
 
+class TrackIds(Sequence[IntArray]):
+    """Track ids of each selected queue, built only for the rows the life cycle looks at."""
 
-@dataclass(slots=True)
-class _EdgeTimer:
-    onset_ms: int
-    last_ms: int
-    green_ms: int = 0
+    def __init__(self, rows: QueueRows, picked: IntArray, track_id: IntArray) -> None:
+        self._rows, self._picked, self._track_id = rows, picked, track_id
+
+    def __len__(self) -> int:
+        return len(self._picked)
+
+    def __getitem__(self, index: int) -> IntArray:  # type: ignore[override]
+        ids: IntArray = self._track_id[self._rows[int(self._picked[index])]]
+        return ids
 
 
 class CongestionDetector:
     columns: Mapping[str, int | float] = {}
 
-    def __init__(self) -> None:
-        self._timers: dict[int, _EdgeTimer] = {}
+    def __init__(self, lanes: LaneTable) -> None:
+        edges = len(lanes.edge_ids)
+        # Per road: when its queue began, when it was last seen, how long it stood at green.
+        self._onset_ms = np.full(edges, -1, dtype=np.int64)
+        self._last_ms = np.full(edges, -1, dtype=np.int64)
+        self._green_ms = np.zeros(edges, dtype=np.int64)
 
     def detect(self, context: Context) -> list[Candidates]:
         frame, config, lanes, now = context.frame, context.config, context.lanes, context.now_ms
-        queues = _queues(frame, lanes, config.queue_speed_mps, config.queue_gap_m)
-        by_edge: dict[int, list[tuple[_Queue, float]]] = {}
-        for queue in queues:
-            rows = queue.rows()
-            length_m = queue.length_m(lanes)
-            if len(rows) >= config.queue_min_vehicles and length_m >= config.queue_min_length_m:
-                by_edge.setdefault(int(lanes.edge[queue.head.lane]), []).append((queue, length_m))
+        queues = find_queues(frame, lanes, config.queue_speed_mps, config.queue_gap_m)
+        real = np.flatnonzero(
+            (queues.count >= config.queue_min_vehicles) & (queues.length_m >= config.queue_min_length_m)
+        )
+        edge_of = lanes.edge[queues.head_lane[real]]
+        edges = np.unique(edge_of)
         tolerance_ms = round(config.congestion_tolerance_s * 1000)
-        step_ms = min(context.dt_ms, tolerance_ms)
-        for edge in list(self._timers):
-            if edge not in by_edge and now - self._timers[edge].last_ms > tolerance_ms:
-                del self._timers[edge]
-        confirm_ms = round(config.congestion_confirm_s * 1000)
-        green_needed_ms = round(config.congestion_green_s * 1000)
-        found: list[_Found] = []
-        for edge, edge_queues in sorted(by_edge.items()):
-            timer = self._timers.get(edge)
-            if timer is None:
-                timer = self._timers[edge] = _EdgeTimer(onset_ms=now, last_ms=now)
-            else:
-                timer.last_ms = now
-                if not _light_explains(context, edge_queues):
-                    timer.green_ms += step_ms
-            longest, length_m = max(edge_queues, key=lambda item: item[1])
-            confirmed = now - timer.onset_ms >= confirm_ms and timer.green_ms >= green_needed_ms
-            found.append(_Found(edge, longest, length_m, timer, edge_queues, confirmed))
-        return [_candidates(context, found)]
+        # Timers: a road whose queue lapsed for longer than the tolerance starts over.
+        lapsed = (self._onset_ms >= 0) & (now - self._last_ms > tolerance_ms)
+        self._onset_ms[lapsed] = -1
+        fresh = edges[self._onset_ms[edges] < 0]
+        self._onset_ms[fresh] = now
+        self._green_ms[fresh] = 0
+        # A red (or yellow, or unknown) light at a queue's head explains it, if the head is at the line.
+        head = queues.head_lane[real]
+        at_line = lanes.signalised[head] & (
+            lanes.length_m[head] - queues.head_s_m[real] <= config.stop_line_zone_m
+        )
+        explained = np.zeros(len(lanes.edge_ids), dtype=bool)
+        np.logical_or.at(explained, edge_of, at_line & (context.lights.lane_rank[head] < GREEN_RANK))
+        running = edges[(self._last_ms[edges] >= 0) & ~np.isin(edges, fresh) & ~explained[edges]]
+        self._green_ms[running] += min(context.dt_ms, tolerance_ms)
+        self._last_ms[edges] = now
+        if len(real) == 0:
+            return [Candidates.empty(EventType.CONGESTION)]
+        # One candidate per road: its longest queue.
+        by_edge = np.lexsort((queues.length_m[real], edge_of))
+        last_of_edge = np.flatnonzero(np.append(edge_of[by_edge][1:] != edge_of[by_edge][:-1], True))
+        picked = real[by_edge[last_of_edge]]
+        picked_edge = edge_of[by_edge[last_of_edge]]
+        lanes_queued = np.bincount(edge_of, minlength=len(lanes.edge_ids))[picked_edge]
+        confirmed = (now - self._onset_ms[picked_edge] >= round(config.congestion_confirm_s * 1000)) & (
+            self._green_ms[picked_edge] >= round(config.congestion_green_s * 1000)
+        )
+        details: dict[str, FloatArray] = {"lanes_queued": lanes_queued.astype(np.float64)}
+        slot = np.searchsorted(picked_edge, edge_of)
+        for index in np.unique(lanes.lane_index[head]).tolist():
+            column = np.full(len(picked), np.nan)
+            on_lane = lanes.lane_index[head] == index
+            np.fmax.at(column, slot[on_lane], queues.length_m[real][on_lane])
+            details[f"queue_lane{index}_m"] = column
+        return [
+            _candidates(
+                context,
+                queues,
+                picked=picked,
+                edge=picked_edge,
+                confirmed=confirmed,
+                onset_ms=self._onset_ms[picked_edge],
+                details=details,
+            )
+        ]
 
 
-@dataclass(frozen=True, slots=True)
-class _Found:
-    """A congested road this snapshot: its longest queue and every lane's."""
-
-    edge: int
-    queue: _Queue
-    length_m: float
-    timer: _EdgeTimer
-    lane_queues: list[tuple[_Queue, float]]
-    confirmed: bool
-
-
-def _light_explains(context: Context, edge_queues: list[tuple[_Queue, float]]) -> bool:
-    """Whether a red (or yellow) light at the queue head explains the queue this snapshot."""
-    lanes = context.lanes
-    for queue, _length in edge_queues:
-        head = queue.head
-        lane = head.lane
-        if not lanes.signalised[lane]:
-            continue
-        if float(lanes.length_m[lane]) - head.head_s_m > context.config.stop_line_zone_m:
-            continue  # the queue does not reach the stop line: the light is not what holds it
-        light = context.lights.lane_light(lane, context.now_ms)
-        if light is None or not light.is_green:
-            return True
-    return False
-
-
-def _candidates(context: Context, found: list[_Found]) -> Candidates:
-    if not found:
+def _candidates(
+    context: Context,
+    queues: Queues,
+    *,
+    picked: IntArray,
+    edge: IntArray,
+    confirmed: NDArray[np.bool_],
+    onset_ms: IntArray,
+    details: dict[str, FloatArray],
+) -> Candidates:
+    if len(picked) == 0:
         return Candidates.empty(EventType.CONGESTION)
     lanes, config, now = context.lanes, context.config, context.now_ms
     snapshot = context.frame.snapshot
-    count = len(found)
-    tail_lane = np.empty(count, dtype=np.int64)
-    tail_s = np.empty(count)
-    vehicles = np.empty(count)
-    mean_speed = np.empty(count)
-    sources = np.empty(count, dtype=np.int64)
-    members: list[list[int]] = []
-    details: dict[str, FloatArray] = {
-        "lanes_queued": np.array([len(item.lane_queues) for item in found], float)
-    }
-    for i, item in enumerate(found):
-        rows = item.queue.rows()
-        tail_lane[i] = item.queue.tail.lane
-        tail_s[i] = item.queue.tail.tail_s_m
-        vehicles[i] = len(rows)
-        mean_speed[i] = float(snapshot.speed_mps[rows].mean())
-        sources[i] = int(np.median(snapshot.source_count[rows]))
-        members.append(snapshot.track_id[rows].tolist())
-        for other, other_length in item.lane_queues:
-            name = f"queue_lane{lanes.ids[other.head.lane].rsplit('_', 1)[-1]}_m"
-            details.setdefault(name, np.full(count, np.nan))[i] = other_length
-    extent = np.array([item.length_m for item in found])
-    onset = np.array([item.timer.onset_ms for item in found], dtype=np.int64)
-    confirmed = np.array([item.confirmed for item in found], dtype=bool)
+    vehicles = queues.count[picked].astype(np.float64)
+    sources = np.rint(queues.rows.means(snapshot.source_count.astype(np.float64), picked)).astype(np.int64)
     details["vehicles"] = vehicles
-    details["mean_speed_mps"] = mean_speed
+    details["mean_speed_mps"] = queues.rows.means(snapshot.speed_mps, picked)
+    tail_lane = queues.tail_lane[picked]
+    tail_s = queues.tail_s_m[picked]
     tail_x, tail_y, _ = lanes.centre(tail_lane, tail_s)
-    nowhere = np.full(count, np.nan)  # congestion merges by road (key), not by distance
-    held_s = (now - onset) / 1000.0
+    extent = queues.length_m[picked]
+    nowhere = np.full(len(picked), np.nan)  # congestion merges by road (key), not by distance
     return Candidates(
         event_type=EventType.CONGESTION,
-        key=np.array([item.edge for item in found], dtype=np.int64),
+        key=edge,
         confirmed=confirmed,
         x_m=tail_x,
         y_m=tail_y,
@@ -186,26 +199,24 @@ def _candidates(context: Context, found: list[_Found]) -> Candidates:
         severity=(2 + (extent >= 150.0).astype(np.int64) + (extent >= 400.0).astype(np.int64)),
         confidence=evidence_confidence(
             sources,
-            held_s,
+            (now - onset_ms) / 1000.0,
             config.congestion_confirm_s,
             (vehicles - config.queue_min_vehicles) / config.queue_min_vehicles,
         ),
-        onset_ms=onset,
+        onset_ms=onset_ms,
         extent_m=extent,
         match_x_m=nowhere,
         match_y_m=nowhere,
-        members=members,
+        members=TrackIds(queues.rows, picked, snapshot.track_id),
         details=details,
     )
 
 
-def _queues(frame: Frame, lanes: LaneTable, queue_speed_mps: float, queue_gap_m: float) -> list[_Queue]:
-    """Runs of slow vehicles per lane, chained upstream across junctions; one ``_Queue`` per head."""
+def find_queues(frame: Frame, lanes: LaneTable, queue_speed_mps: float, queue_gap_m: float) -> Queues:
+    """Runs of slow vehicles per lane, chained upstream across junctions; one queue per head."""
     snapshot = frame.snapshot
     safe = np.maximum(frame.lane, 0)
     eligible = np.flatnonzero((frame.motor | frame.cyclist) & (frame.lane >= 0) & lanes.is_normal[safe])
-    if len(eligible) == 0:
-        return []
     order = eligible[np.lexsort((frame.s_m[eligible], frame.lane[eligible]))]
     lane = frame.lane[order]
     half = 0.5 * snapshot.length_m[order]
@@ -214,45 +225,63 @@ def _queues(frame: Frame, lanes: LaneTable, queue_speed_mps: float, queue_gap_m:
     slow = snapshot.speed_mps[order] < queue_speed_mps
     linked = np.zeros(len(order), dtype=bool)
     linked[1:] = (lane[1:] == lane[:-1]) & slow[1:] & slow[:-1] & (rear[1:] - front[:-1] <= queue_gap_m)
-    starts = np.flatnonzero(slow & ~linked)
-    if len(starts) == 0:
-        return []
-    # Each run ends where the next unlinked row begins; rows of a run are contiguous in ``order``.
-    first_of_run = np.flatnonzero(~linked)
-    ends = np.append(first_of_run[1:], len(order))
-    end_of = dict(zip(first_of_run.tolist(), ends.tolist(), strict=True))
-    runs: list[_Run] = []
-    for start in starts.tolist():
-        stop = end_of[start]
-        runs.append(
-            _Run(
-                lane=int(lane[start]),
-                rows=order[start:stop],
-                tail_s_m=float(rear[start]),
-                head_s_m=float(front[stop - 1]),
-            )
+    first = np.flatnonzero(~linked)
+    ends = np.append(first[1:], len(order))
+    keep = slow[first]  # a run that starts with a moving vehicle is that vehicle alone
+    start, stop = first[keep], ends[keep]
+    run_lane = lane[start]
+    tail = rear[start]
+    head = front[stop - 1]
+    count = stop - start
+    upstream = _chain(lanes, run_lane, tail=tail, head=head, count=count, gap_m=queue_gap_m)
+    taken = np.zeros(len(start), dtype=bool)
+    taken[upstream[upstream >= 0]] = True
+    heads = np.flatnonzero(~taken)
+    tail_lane, tail_s = run_lane[heads].copy(), tail[heads].copy()
+    length, total = head[heads] - tail[heads], count[heads].copy()
+    chained: dict[int, IntArray] = {}
+    for n in np.flatnonzero(upstream[heads] >= 0).tolist():
+        runs = [int(heads[n])]
+        while upstream[runs[-1]] >= 0 and len(runs) < _MAX_CHAIN:
+            runs.append(int(upstream[runs[-1]]))
+        # Between two runs: the rest of the upstream lane and the start of the downstream one.
+        length[n] = sum(float(head[r] - tail[r]) for r in runs) + sum(
+            float(lanes.length_m[run_lane[up]] - head[up] + tail[down])
+            for down, up in itertools.pairwise(runs)
         )
-    # Chain: a run reaching back to its lane start continues on the feeder whose run reaches its end.
-    at_end: dict[int, _Run] = {}
-    for run in runs:
-        if lanes.length_m[run.lane] - run.head_s_m <= queue_gap_m:
-            best = at_end.get(run.lane)
-            if best is None or len(run.rows) > len(best.rows):
-                at_end[run.lane] = run
-    for run in runs:
-        if run.tail_s_m > queue_gap_m:
-            continue
-        feeders = [at_end[f] for f in lanes.feeders.get(run.lane, ()) if f in at_end and not at_end[f].taken]
+        total[n] = int(sum(int(count[r]) for r in runs))
+        tail_lane[n], tail_s[n] = run_lane[runs[-1]], tail[runs[-1]]
+        chained[n] = np.concatenate([order[start[r] : stop[r]] for r in reversed(runs)])
+    return Queues(
+        head_lane=run_lane[heads],
+        head_s_m=head[heads],
+        tail_lane=tail_lane,
+        tail_s_m=tail_s,
+        length_m=length,
+        count=total,
+        rows=QueueRows(order, start[heads], stop[heads], chained),
+    )
+
+
+def _chain(
+    lanes: LaneTable, run_lane: IntArray, *, tail: FloatArray, head: FloatArray, count: IntArray, gap_m: float
+) -> IntArray:
+    """For each run reaching back to its lane's start, the run on a feeding lane that reaches that
+    lane's stop line (the longest, each used once); -1 elsewhere."""
+    upstream = np.full(len(run_lane), -1, dtype=np.int64)
+    at_start = np.flatnonzero(tail <= gap_m)
+    if len(at_start) == 0:
+        return upstream
+    at_end = np.flatnonzero(lanes.length_m[run_lane] - head <= gap_m)
+    best_at_end: dict[int, int] = {}
+    for run in at_end[np.argsort(count[at_end], kind="stable")].tolist():
+        best_at_end[int(run_lane[run])] = run  # the longest run last, so it wins
+    used: set[int] = set()
+    for run in at_start.tolist():
+        feeders = [best_at_end[f] for f in lanes.feeders.get(int(run_lane[run]), ()) if f in best_at_end]
+        feeders = [f for f in feeders if f not in used and f != run]
         if feeders:
-            upstream = max(feeders, key=lambda r: len(r.rows))
-            upstream.taken = True
-            run.upstream = upstream
-    queues = []
-    for run in runs:
-        if run.taken:
-            continue  # part of a queue headed further downstream
-        queue = _Queue([run])
-        while queue.tail.upstream is not None and len(queue.runs) < _MAX_CHAIN:
-            queue.runs.append(queue.tail.upstream)
-        queues.append(queue)
-    return queues
+            pick = max(feeders, key=lambda f: int(count[f]))
+            used.add(pick)
+            upstream[run] = pick
+    return upstream

@@ -48,7 +48,7 @@ class EventDetector:
         self._detectors: list[Detector] = [
             StoppedVehicleDetector(),
             WrongWayDetector(),
-            CongestionDetector(),
+            CongestionDetector(self._lanes),
             SpeedDetector(),
             VulnerableUserDetector(),
             RedLightDetector(self._lanes),
@@ -96,7 +96,7 @@ class EventDetector:
             frame=frame,
             lanes=self._lanes,
             config=self.config,
-            lights=LightLookup(signals, self._lanes),
+            lights=LightLookup(signals, self._lanes, now_ms),
             recalled=self._memory.recall(snapshot, frame.motor),
             dt_ms=dt_ms,
             active_keys=self._book.active_keys(),

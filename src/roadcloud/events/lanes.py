@@ -14,6 +14,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from roadcloud.events.signal_state import signal_group_numbers
 from roadcloud.map import LaneMatcher, RoadMap
 
 FloatArray = NDArray[np.float64]
@@ -37,6 +38,7 @@ class Movement:
     from_lane_id: str
     to_lane_id: str
     via_lane: int  # first junction-internal lane of the movement, -1 if none
+    group: int  # its signal group's number (signal_state.signal_group_numbers), -1 if none
 
 
 class LaneTable:
@@ -52,6 +54,7 @@ class LaneTable:
         functions = [road_map.edges[lane.edge_id].function for lane in lanes]
         self.length_m = np.array([lane.length_m for lane in lanes], dtype=np.float64)
         self.width_m = np.array([lane.width_m for lane in lanes], dtype=np.float64)
+        self.lane_index = np.array([lane.index for lane in lanes], dtype=np.int64)  # 0 = rightmost
         self.speed_limit_mps = np.array([lane.speed_limit_mps for lane in lanes], dtype=np.float64)
         self.function = np.array([_FUNCTION_CODE.get(f, INTERNAL) for f in functions], dtype=np.int64)
         self.is_normal: BoolArray = self.function == NORMAL
@@ -147,6 +150,13 @@ class LaneTable:
         entry = np.full(len(self.ids), -1, dtype=np.int64)  # internal lane -> movement number
         self.movement_list: list[Movement] = []
         internal_next: dict[str, list[str]] = {}
+        numbers = signal_group_numbers(road_map)
+        group_of = {
+            connection: numbers[(controller.tls_id, group.index)]
+            for controller in road_map.signal_controllers.values()
+            for group in controller.groups
+            for connection in group.connections
+        }
         for connection in road_map.connections:
             from_lane = index.get(connection.from_lane_id, -1)
             if from_lane < 0:
@@ -164,6 +174,7 @@ class LaneTable:
                 from_lane_id=connection.from_lane_id,
                 to_lane_id=connection.to_lane_id,
                 via_lane=index.get(connection.via_lane_id, -1),
+                group=group_of.get((connection.from_lane_id, connection.to_lane_id), -1),
             )
             self.movements.setdefault(from_lane, []).append(movement)
             self.movement_list.append(movement)
@@ -179,6 +190,12 @@ class LaneTable:
                 entry[lane] = number
                 frontier.extend(internal_next.get(lane_id, ()))
         self.entry_movement = entry
+        # The movements as arrays, for whole-snapshot questions (are all of a lane's movements green?).
+        listed = self.movement_list
+        self.movement_from = np.array([m.from_lane for m in listed], dtype=np.int64)
+        self.movement_to = np.array([m.to_lane for m in listed], dtype=np.int64)
+        self.movement_via = np.array([m.via_lane for m in listed], dtype=np.int64)
+        self.movement_group = np.array([m.group for m in listed], dtype=np.int64)
         self.signalised = np.zeros(len(self.ids), dtype=bool)
         self.signalised[list(self.movements)] = True
         # Normal lane -> normal lanes that feed it (through a junction), for queues spilling back.

@@ -25,11 +25,17 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+from numpy.typing import NDArray
+
 from roadcloud.errors import SettingError, ValidationError
 from roadcloud.map import RoadMap
 from roadcloud.messages import MAP, SPAT, IntersectionState, LightState, PhaseState
 from roadcloud.messages.units import MS_PER_MINUTE, resolve_sec_mark
 from roadcloud.twin.devices import junction_node_ids
+
+_NEVER_MS = -(2**62)
+_FOREVER_MS = 2**62
 
 MS_PER_TIMEMARK = 100
 TIMEMARK_UNKNOWN = 36_001
@@ -38,7 +44,7 @@ GREEN_LIGHTS = frozenset({LightState.PROTECTED_GREEN, LightState.PERMISSIVE_GREE
 
 # How permissive a light is, for an approach lane whose movements show different lights: the lane's light
 # is the most permissive of them, since a vehicle on it may be taking that movement.
-_PERMISSIVENESS = {
+PERMISSIVENESS = {
     LightState.UNAVAILABLE: 0,
     LightState.DARK: 0,
     LightState.RED: 1,
@@ -49,6 +55,16 @@ _PERMISSIVENESS = {
     LightState.PERMISSIVE_GREEN: 6,
     LightState.PROTECTED_GREEN: 7,
 }
+
+
+def signal_group_numbers(road_map: RoadMap) -> dict[tuple[str, int], int]:
+    """A number 0… for every signal group of a map (controllers in id order, their groups in order): the
+    index of ``SignalStates.group_lights``."""
+    numbers: dict[tuple[str, int], int] = {}
+    for tls_id in sorted(road_map.signal_controllers):
+        for group in road_map.signal_controllers[tls_id].groups:
+            numbers[(tls_id, group.index)] = len(numbers)
+    return numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +162,13 @@ class SignalStates:
                         (to_lane, controller.tls_id, group.index)
                     )
         self._timelines: dict[tuple[str, int], _Timeline] = {}
+        # The same, as arrays over group numbers, for answering a whole map at once (group_lights).
+        self._group_number = signal_group_numbers(road_map)
+        count = len(self._group_number)
+        self._code = np.zeros((3, count), dtype=np.int64)  # previous, current, next light
+        self._since_ms = np.full((2, count), _NEVER_MS, dtype=np.int64)  # previous, current began
+        self._end_ms = np.full((2, count), _FOREVER_MS, dtype=np.int64)  # current, next likely end
+        self._measured_ms = np.full(count, _NEVER_MS, dtype=np.int64)
         self._reference_ms: int | None = None  # the newest time known: SPATs and their receipt
         self._pending: list[tuple[SPAT, int | None]] = []
         self.unknown_intersections = 0
@@ -233,9 +256,24 @@ class SignalStates:
         (a vehicle there may be taking any of them); None if the lane is unsignalised or unknown."""
         best: SignalLight | None = None
         for light in self.lane_lights(lane_id, time_ms).values():
-            if best is None or _PERMISSIVENESS[light.light] > _PERMISSIVENESS[best.light]:
+            if best is None or PERMISSIVENESS[light.light] > PERMISSIVENESS[best.light]:
                 best = light
         return best
+
+    def group_lights(self, time_ms: int) -> NDArray[np.int64]:
+        """The light (``LightState`` value) of every signal group at ``time_ms``, indexed by
+        ``signal_group_numbers``; ``UNAVAILABLE`` (0) where unknown or silent. One array operation for a
+        whole zone: meant for times near the newest SPATs (it looks back one light change, where
+        ``group_light`` searches the whole history)."""
+        code, since, end = self._code, self._since_ms, self._end_ms
+        back = np.where(time_ms >= since[1], code[1], np.where(time_ms >= since[0], code[0], 0))
+        ahead = np.where(time_ms < end[0], code[1], np.where(time_ms < end[1], code[2], 0))
+        lights = np.where(time_ms < self._measured_ms, back, ahead)
+        fresh = self._measured_ms > _NEVER_MS
+        if self._reference_ms is not None:
+            fresh &= self._reference_ms - self._measured_ms <= self.max_age_ms
+        result: NDArray[np.int64] = np.where(fresh, lights, 0)
+        return result
 
     def is_signalised(self, lane_id: str) -> bool:
         """Whether lane ``lane_id`` ends at a stop line with a traffic light."""
@@ -274,6 +312,7 @@ class SignalStates:
                 now, coming = _current_and_next(phase.phase_states)
                 timeline = self._timelines.setdefault((tls_id, phase.id), _Timeline())
                 self._fold(timeline, measured_ms, now, coming)
+                self._tabulate(self._group_number[(tls_id, phase.id)], timeline)
                 updated += 1
         return updated
 
@@ -317,6 +356,23 @@ class SignalStates:
         drop = bisect.bisect_left(timeline.change_ms, horizon_ms) - 1
         if drop > 0:
             del timeline.change_ms[:drop], timeline.lights[:drop], timeline.seen_since[:drop]
+
+    def _tabulate(self, number: int, timeline: _Timeline) -> None:
+        """Copy a timeline's last two lights and its announced timing into the group arrays."""
+        lights, changes = timeline.lights, timeline.change_ms
+        self._code[:, number] = (
+            int(lights[-2]) if len(lights) > 1 else 0,
+            int(lights[-1]),
+            int(timeline.next_light) if timeline.next_light is not None else 0,
+        )
+        # A light already on when the first SPAT came has been on "forever" as far as we know.
+        since = changes[-1] if timeline.seen_since[-1] else _NEVER_MS
+        self._since_ms[:, number] = (changes[-2] if len(changes) > 1 else _NEVER_MS, since)
+        self._end_ms[:, number] = (
+            timeline.likely_end_ms if timeline.likely_end_ms is not None else _FOREVER_MS,
+            timeline.next_end_ms if timeline.next_end_ms is not None else _FOREVER_MS,
+        )
+        self._measured_ms[number] = timeline.measured_ms
 
     @staticmethod
     def _append(timeline: _Timeline, change_ms: int, light: LightState, *, seen: bool) -> None:

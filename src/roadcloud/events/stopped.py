@@ -99,8 +99,10 @@ class StoppedVehicleDetector:
 def _free_at_green(context: Context, frame: Frame, rows: NDArray[np.int64]) -> NDArray[np.bool_]:
     """For vehicles standing at a stop line: protected green and the way through the junction clear?
 
-    A vehicle waiting behind left-turners inside the junction, or for room on a jammed exit, stands at
-    green for good reason; so does anyone at a junction without signals (yielding).
+    Every movement of the lane must have right of way (a permissive green, where turns yield to
+    oncoming traffic or to pedestrians on the crossing, is a good reason to stand), nobody slow on its
+    path through the junction and its exit clear: a vehicle waiting behind left-turners, or for room on
+    a jammed exit, stands at green for good reason. So does anyone at a junction without signals.
     """
     lanes: LaneTable = context.lanes
     snapshot = frame.snapshot
@@ -111,21 +113,12 @@ def _free_at_green(context: Context, frame: Frame, rows: NDArray[np.int64]) -> N
     )
     first_slow_s = np.full(len(lanes.ids), np.inf)
     np.minimum.at(first_slow_s, frame.lane[slow], frame.s_m[slow])
-    result = np.zeros(len(rows), dtype=bool)
-    for i, row in enumerate(rows.tolist()):
-        lane = int(frame.lane[row])
-        movements = lanes.movements.get(lane)
-        if not movements:
-            continue
-        # Every movement must have right of way: a permissive green (a turn yielding to oncoming traffic
-        # or to pedestrians on the crossing) is a good reason to stand.
-        lights = [context.lights.movement_light(m.number, context.now_ms) for m in movements]
-        if any(light is None or light.light != LightState.PROTECTED_GREEN for light in lights):
-            continue
-        blocked = any(
-            (m.via_lane >= 0 and np.isfinite(first_slow_s[m.via_lane]))
-            or (m.to_lane >= 0 and first_slow_s[m.to_lane] < _EXIT_BLOCKED_M)
-            for m in movements
-        )
-        result[i] = not blocked
-    return result
+    via, exit_lane = lanes.movement_via, lanes.movement_to
+    blocked = ((via >= 0) & np.isfinite(first_slow_s[np.maximum(via, 0)])) | (
+        (exit_lane >= 0) & (first_slow_s[np.maximum(exit_lane, 0)] < _EXIT_BLOCKED_M)
+    )
+    go = (context.lights.movement_codes == LightState.PROTECTED_GREEN) & ~blocked
+    stands_for_reason = np.bincount(lanes.movement_from, weights=~go, minlength=len(lanes.ids)) > 0
+    lane = frame.lane[rows]
+    free: NDArray[np.bool_] = lanes.signalised[lane] & ~stands_for_reason[lane]
+    return free

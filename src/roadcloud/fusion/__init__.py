@@ -1,8 +1,9 @@
 """Fusion: every roadside unit and connected vehicle into one live dynamic map (#4).
 
-Data flow: ``detections`` (messages → arrays) → ``engine.FusionEngine`` (time alignment, tiles) →
-``tracker.Tracker`` per tile (``kalman`` predict/update, ``association`` gate + assignment, ``lifecycle``,
-``tracks`` table; ``oosm`` for data that arrives after its frame was fused) → ``ldm.LdmSnapshot``.
+Data flow: ``detections`` (messages → arrays) → ``engine.FusionEngine`` (time alignment, identities) →
+``tileset`` (every tile in this process, or tile workers in other processes) → ``tracker.Tracker``
+(``kalman`` predict/update, ``association`` gate + assignment, ``lifecycle``, ``tracks`` table; ``oosm``
+for data that arrives after its frame was fused) → ``ldm.LdmSnapshot`` (``lanes`` when matched).
 ``replay.fuse_recording`` runs a twin recording through it.
 """
 

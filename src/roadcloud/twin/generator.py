@@ -409,8 +409,9 @@ class _Plan:
 _INCIDENT_PLAN: tuple[_Plan, ...] = (
     _Plan(IncidentKind.RED_LIGHT_RUNNER, 30.0, speed_of_limit=0.8, place="signal_approach"),
     _Plan(IncidentKind.SPEEDING_VEHICLE, 40.0, speed_of_limit=1.6, place="departure"),
-    # A follower at the limit closing on a lead that crawls at a tenth of it: ~15 m/s closing speed.
-    _Plan(IncidentKind.NEAR_COLLISION, 30.0, speed_of_limit=0.1, place="mid_block"),
+    # A follower at the limit closing on a lead that crawls at a twentieth of it (below walking pace,
+    # briefly: too short to be a stopped vehicle, too slow to be a slow one): ~16 m/s closing speed.
+    _Plan(IncidentKind.NEAR_COLLISION, 30.0, speed_of_limit=0.05, place="mid_block"),
     _Plan(IncidentKind.STOPPED_VEHICLE, 120.0),
     _Plan(IncidentKind.LANE_CLOSURE, 150.0),
     _Plan(IncidentKind.SLOW_VEHICLE, 90.0, speed_mps=3.0),
@@ -419,6 +420,9 @@ _INCIDENT_PLAN: tuple[_Plan, ...] = (
     _Plan(IncidentKind.DEMAND_SURGE, 180.0, place="surge_approach"),
 )
 
+SURGE_VEHICLES_PER_HOUR = 2700.0
+"""A demand surge's extra vehicles: more than a three-lane approach's green lets through (measured on the
+default grid: at 1800 the queue still cleared at most greens), so the queue stands."""
 INCIDENT_SEPARATION_M = 250.0
 """Incidents whose times may overlap are placed at least this far apart where the zone has room, so
 that what one causes (a queue, a braking wave) is not mistaken for the other."""
@@ -473,7 +477,9 @@ def script_incidents(
                 start_s=round(start_s, 1),
                 duration_s=duration_s,
                 speed_mps=round(speed_mps, 2),
-                extra_vehicles_per_hour=1800.0 if plan.kind == IncidentKind.DEMAND_SURGE else 0.0,
+                extra_vehicles_per_hour=SURGE_VEHICLES_PER_HOUR
+                if plan.kind == IncidentKind.DEMAND_SURGE
+                else 0.0,
             )
         )
     return incidents
@@ -508,9 +514,10 @@ def _observable_lane_positions(
 
     - ``approach``: 60 m before the stop line;
     - ``signal_approach``: the same, on lanes with a signalised straight-on movement (red-light runners);
-    - ``surge_approach``: the same, on such lanes that traffic from elsewhere in the zone can reach (not
-      the first road in from the zone's edge), so a demand surge can pour through them;
-    - ``departure``: 20 m after the lane's start (a speeding vehicle starts there and races the block);
+    - ``surge_approach``: the same, on such lanes of roads inside the zone (fed by other roads, not the
+      first road in from its edge), where a surge of cars turning in looks like traffic arriving;
+    - ``departure``: 20 m after the start of a lane that ends at a signalised junction (a speeding vehicle
+      starts there and races the block, seen by the units at both of its ends);
     - ``mid_block``: where a near collision's lead starts; the follower starts 70 m behind it and closes
       in until just behind where the lead then is (~10 m on), all of which must be on the lane and seen.
     """
@@ -546,7 +553,7 @@ def _observable_lane_positions(
                 found["signal_approach"].append((lane.id, pos_m, *spot))
                 if lane.edge_id in reachable:
                     found["surge_approach"].append((lane.id, pos_m, *spot))
-        if lane.length_m >= 150.0:
+        if lane.length_m >= 150.0 and straight_signalised_connection(road_map, lane.id) is not None:
             spot = covered(lane, DEPARTURE_POS_M)
             if spot is not None and covered(lane, DEPARTURE_POS_M + 60.0) is not None:
                 found["departure"].append((lane.id, DEPARTURE_POS_M, *spot))

@@ -5,20 +5,20 @@ SUMO's step. What it records (``IncidentTruth``) goes out with every ground-trut
 (``roadcloud.eval.events``) scores the platform's road events against it.
 
 Stopped, slow, surge, speeding, red-light-running and near-collision vehicles are real SUMO vehicles, so
-traffic reacts to them. A demand surge sends extra vehicles from the roads just upstream through the
-scripted lane and on across the junction at its end, so a real queue builds there. A wrong-way vehicle and a
-pedestrian on the carriageway are kinematic actors the twin moves itself (SUMO cannot drive against a
-lane or walk a person across a lane away from a crossing); sensors see them like any other actor, but
-SUMO's vehicles do not brake for them.
+traffic reacts to them. A demand surge pours extra vehicles into the scripted lane's road, on across the
+junction at its end, faster than its green can let them through, so a real queue builds there. A
+wrong-way vehicle and a pedestrian on the carriageway are kinematic actors the twin moves itself (SUMO
+cannot drive against a lane or walk a person across a lane away from a crossing); sensors see them like
+any other actor, but SUMO's vehicles do not brake for them.
 
 Three kinds wait for their moment and record it, because what makes them an incident is one act that the
 scene must allow:
 
-- ``red_light_runner`` is put on the road only once its lane's light will be red for long enough, the
-  lane ahead of it and the junction are empty and no pedestrian is near its path, so nothing stops it
-  before or at the stop line; it ignores the red (SUMO speed mode 7: no right-of-way or red-light checks,
-  still no driving into anyone) and the truth records when its front crossed the stop line and that the
-  light was red then.
+- ``red_light_runner`` is put on the road, at a steady speed, when it will reach the stop line just after
+  its light turns red, with the lane ahead of it clear and nobody standing in the junction or walking on
+  its crossings, so nothing stops it at the line; it ignores the red (SUMO speed mode 7: no right-of-way
+  or red-light checks, still no driving into anyone) and the truth records when its front crossed the
+  stop line and that the light was red then.
 - ``near_collision`` puts a lead crawling at its scripted speed and, behind it, a follower at the lane's
   limit on an empty stretch; the follower keeps its speed (speed mode 0, its speed set every step) until
   the time to collision with whatever is ahead falls to ``BRAKE_TTC_S``, then brakes hard to the leader's
@@ -32,6 +32,7 @@ scene must allow:
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import libsumo
@@ -44,6 +45,7 @@ from roadcloud.messages import LightState
 from roadcloud.messages.truth import (
     NEAR_COLLISION_TTC_S,
     SPEEDING_RATIO,
+    SURGE_QUEUE_VEHICLES,
     ActorKind,
     IncidentKind,
     IncidentTruth,
@@ -53,7 +55,6 @@ from roadcloud.twin.scene import lane_point, onward_connection, straight_signali
 from roadcloud.twin.signals import light_of
 
 SURGE_ROUTE_ATTEMPTS = 8
-SURGE_HOPS = 1
 
 INCIDENT_VTYPE = "incident_car"
 """A copy of the zone's ``car`` type with no speed deviation, so scripted vehicles drive as scripted."""
@@ -63,14 +64,14 @@ RUN_RED_SPEED_MODE = 7  # keep safe speed and acceleration limits; ignore right 
 NO_CHECKS_SPEED_MODE = 0  # the speed set through libsumo is driven as it is
 DEFAULT_LANE_CHANGE_MODE = 0b011001010101  # SUMO's default
 
+RED_ARRIVAL_S = (1.0, 3.0)
+"""A red-light runner starts only if, at its speed, it reaches the stop line this long after red begins…"""
 RED_LIGHT_MARGIN_S = 3.0
-"""A red-light runner starts only if the light stays red this long after it reaches the stop line."""
+"""…the light then stays red at least this much longer…"""
 RED_LIGHT_CLEAR_AHEAD_M = 10.0
-"""…and nobody is on its lane from this far behind its start to the stop line, or inside the junction."""
-RED_LIGHT_PEDESTRIAN_CLEARANCE_M = 15.0
-"""…and no pedestrian is this close to its path through the junction: walkers on the crossing in front of
-it would stop it at the line (SUMO's vehicles always yield to them), and a runner creeping over the line
-behind them is not what this incident is about."""
+"""…and nobody is on its lane from this far behind its start to the stop line, on its way through the
+junction, standing inside it or walking on its crossings: they would stop it at the line, and a runner
+creeping over the line behind them is not what this incident is about."""
 RED_LIGHT_AFTERMATH_S = 5.0
 """A red-light running incident ends this long after the crossing."""
 
@@ -93,7 +94,6 @@ SPEEDING_CLEAR_AHEAD_M = 120.0
 """A speeding vehicle starts with nobody this far ahead on its lane, and a green light it can make."""
 
 _GO = frozenset({LightState.PROTECTED_GREEN, LightState.PERMISSIVE_GREEN})
-_STOP = frozenset({LightState.RED})
 
 
 @dataclass(slots=True)
@@ -144,6 +144,22 @@ class _State:
     speeding: _Speeding | None = None
 
 
+def incident_of_actor(actor_id: str, incident_ids: Collection[str]) -> str | None:
+    """Which of ``incident_ids`` a twin actor belongs to, by the ids the runner gives its actors:
+    ``incident_{id}`` (the incident's own vehicle or pedestrian), ``incident_{id}_lead`` (a near
+    collision's lead) and ``surge_{id}_{n}`` (a demand surge's extra vehicles); None for everyone else."""
+    if actor_id.startswith("incident_"):
+        rest = actor_id.removeprefix("incident_")
+        if rest in incident_ids:
+            return rest
+        lead_of = rest.removesuffix("_lead")
+        return lead_of if lead_of != rest and lead_of in incident_ids else None
+    if actor_id.startswith("surge_"):
+        head, _, number = actor_id.removeprefix("surge_").rpartition("_")
+        return head if number.isdigit() and head in incident_ids else None
+    return None
+
+
 class IncidentRunner:
     """Starts and ends the manifest's incidents as twin time passes; keeps their ground truth."""
 
@@ -161,8 +177,7 @@ class IncidentRunner:
         self._saved_permissions: dict[str, list[str]] = {}
         self._surge_next_s: dict[str, float] = {}
         self._surge_count: dict[str, int] = {}
-        self._surge_onward: dict[str, list[str]] = {}
-        self._surge_origins: dict[str, list[str]] = {}
+        self._junction_lanes: dict[str, list[str]] = {}
         self._programs: dict[tuple[str, str], tuple[tuple[float, str], ...]] = {}
         self._vtype_ready = False
         self.never_happened: list[str] = []  # ids of incidents the scene never allowed
@@ -172,7 +187,6 @@ class IncidentRunner:
             if edge.function == "normal"
             and any("passenger" in road_map.lanes[lane].allowed_classes for lane in edge.lane_ids)
         ]
-        self._origin_set = frozenset(self._origins)
 
     @property
     def active(self) -> list[IncidentTruth]:
@@ -258,11 +272,11 @@ class IncidentRunner:
         actor_id: str | None = None
         vehicle_id = f"incident_{incident.id}"
         if incident.kind in (IncidentKind.STOPPED_VEHICLE, IncidentKind.SLOW_VEHICLE):
-            route = (
-                [lane.edge_id]
-                if incident.kind == IncidentKind.STOPPED_VEHICLE
-                else self._onward_route(lane.edge_id)
-            )
+            route = [lane.edge_id]
+            connection = onward_connection(self._road_map, lane.id)
+            if incident.kind == IncidentKind.SLOW_VEHICLE and connection is not None:
+                # On through a movement its own lane has: it may not change lanes while it crawls.
+                route += self._onward_route(self._road_map.lanes[connection.to_lane_id].edge_id)
             libsumo.route.add(f"route_{vehicle_id}", route)
             libsumo.vehicle.add(
                 vehicle_id,
@@ -287,18 +301,6 @@ class IncidentRunner:
         elif incident.kind == IncidentKind.DEMAND_SURGE:
             self._surge_next_s[incident.id] = time_s
             self._surge_count[incident.id] = 0
-            # All of them on through the junction at the lane's end, straight on where it can: the extra
-            # demand meets the stop line's capacity there, and the queue builds on the scripted lane
-            # (had they ended their trips on it, they would leave the road before its stop line).
-            connection = straight_signalised_connection(self._road_map, lane.id) or onward_connection(
-                self._road_map, lane.id
-            )
-            self._surge_origins[incident.id] = self._upstream_edges(lane.edge_id) or self._origins
-            self._surge_onward[incident.id] = (
-                self._onward_route(self._road_map.lanes[connection.to_lane_id].edge_id)
-                if connection is not None
-                else []
-            )
         self._begin(
             incident, time_s, _State(), lane=lane, pos_m=incident.pos_m, xy=(x_m, y_m), actor_id=actor_id
         )
@@ -370,14 +372,7 @@ class IncidentRunner:
             self._waiting.pop(incident.id, None)
             self.never_happened.append(incident.id)
             return False
-        to_stop_line_s = (lane.length_m - incident.pos_m) / max(incident.speed_mps, 1.0)
-        if self._light_left_s(connection, time_s, _STOP) < to_stop_line_s + RED_LIGHT_MARGIN_S:
-            return False
-        if not self._lane_clear(lane.id, incident.pos_m - RED_LIGHT_CLEAR_AHEAD_M, lane.length_m):
-            return False
-        if connection.via_lane_id and libsumo.lane.getLastStepVehicleNumber(connection.via_lane_id) > 0:
-            return False
-        if self._people_near(self._path_points(connection), RED_LIGHT_PEDESTRIAN_CLEARANCE_M):
+        if not self._red_light_moment(incident, lane, connection, time_s):
             return False
         self._ensure_vtype()
         vehicle_id = f"incident_{incident.id}"
@@ -394,6 +389,7 @@ class IncidentRunner:
         )
         libsumo.vehicle.setSpeedMode(vehicle_id, RUN_RED_SPEED_MODE)
         libsumo.vehicle.setLaneChangeMode(vehicle_id, 0)
+        libsumo.vehicle.setMaxSpeed(vehicle_id, incident.speed_mps)  # at a steady speed: on time at the line
         stop_x_m, stop_y_m, _ = lane_point(lane, lane.length_m)
         # Where it happens is the stop line; the truth keeps that, not where the vehicle was put on the road.
         self._begin(
@@ -406,6 +402,29 @@ class IncidentRunner:
             actor_id=vehicle_id,
         )
         return True
+
+    def _red_light_moment(
+        self, incident: Incident, lane: Lane, connection: Connection, time_s: float
+    ) -> bool:
+        """Whether a red-light runner put on the road now reaches the stop line just after the light turns
+        red, as red-light runners do: the cross traffic is still starting then, so the junction is clear
+        for it (SUMO keeps it from hitting anyone already inside, which would stop it at the line)."""
+        timing = self._red_timing_s(connection, time_s)
+        if timing is None:
+            return False  # red already: wait for the next cycle
+        until_red_s, red_s = timing
+        arrives_after_red_s = (lane.length_m - incident.pos_m) / max(incident.speed_mps, 1.0) - until_red_s
+        via_busy = (
+            bool(connection.via_lane_id) and libsumo.lane.getLastStepVehicleNumber(connection.via_lane_id) > 0
+        )
+        return (
+            RED_ARRIVAL_S[0] <= arrives_after_red_s <= RED_ARRIVAL_S[1]
+            and red_s >= arrives_after_red_s + RED_LIGHT_MARGIN_S
+            and self._lane_clear(lane.id, incident.pos_m - RED_LIGHT_CLEAR_AHEAD_M, lane.length_m)
+            and not via_busy
+            and not self._standing_in_junction(self._road_map.edges[lane.edge_id].to_junction_id)
+            and not self._people_crossing(self._road_map.edges[lane.edge_id].to_junction_id)
+        )
 
     def _start_near_collision(self, incident: Incident, time_s: float) -> bool:
         lane = self._road_map.lane(incident.lane)
@@ -527,6 +546,7 @@ class IncidentRunner:
         if state.crossed and not state.released and not lane_id.startswith(":"):
             libsumo.vehicle.setSpeedMode(vehicle_id, DEFAULT_SPEED_MODE)
             libsumo.vehicle.setLaneChangeMode(vehicle_id, DEFAULT_LANE_CHANGE_MODE)
+            libsumo.vehicle.setMaxSpeed(vehicle_id, libsumo.vehicletype.getMaxSpeed(INCIDENT_VTYPE))
             state.released = True
 
     def _control_near_collision(self, incident: Incident, time_s: float) -> None:
@@ -665,6 +685,7 @@ class IncidentRunner:
             if truth.actor_id in vehicles:
                 libsumo.vehicle.setSpeedMode(truth.actor_id, DEFAULT_SPEED_MODE)
                 libsumo.vehicle.setLaneChangeMode(truth.actor_id, DEFAULT_LANE_CHANGE_MODE)
+                libsumo.vehicle.setMaxSpeed(truth.actor_id, libsumo.vehicletype.getMaxSpeed(INCIDENT_VTYPE))
         elif incident.kind == IncidentKind.NEAR_COLLISION:
             state = self._state[incident.id].near_collision
             if state is not None and state.phase != "released":
@@ -686,6 +707,19 @@ class IncidentRunner:
             libsumo.vehicletype.setSpeedDeviation(INCIDENT_VTYPE, 0.0)
             self._vtype_ready = True
 
+    def _program(self, tls_id: str) -> tuple[tuple[float, str], ...]:
+        """The (duration_s, state) phases of the program a traffic light runs now."""
+        program_id = libsumo.trafficlight.getProgram(tls_id)
+        phases = self._programs.get((tls_id, program_id))
+        if phases is None:
+            logic = next(
+                lg for lg in libsumo.trafficlight.getAllProgramLogics(tls_id) if lg.programID == program_id
+            )
+            phases = self._programs[(tls_id, program_id)] = tuple(
+                (float(p.duration), str(p.state)) for p in logic.phases
+            )
+        return phases
+
     def _light_left_s(self, connection: Connection, time_s: float, lights: frozenset[LightState]) -> float:
         """How long the light of a signalised connection stays one of ``lights`` from now (0 when it is
         none of them), by the program SUMO runs: the rest of this phase and every following phase that
@@ -694,13 +728,7 @@ class IncidentRunner:
         tls_id, link = connection.tls_id, connection.link_index
         if light_of(libsumo.trafficlight.getRedYellowGreenState(tls_id)[link]) not in lights:
             return 0.0
-        program_id = libsumo.trafficlight.getProgram(tls_id)
-        phases = self._programs.get((tls_id, program_id))
-        if phases is None:
-            logic = next(
-                lg for lg in libsumo.trafficlight.getAllProgramLogics(tls_id) if lg.programID == program_id
-            )
-            phases = self._programs[(tls_id, program_id)] = tuple((p.duration, p.state) for p in logic.phases)
+        phases = self._program(tls_id)
         current = libsumo.trafficlight.getPhase(tls_id)
         left_s = libsumo.trafficlight.getNextSwitch(tls_id) - time_s
         for step in range(1, len(phases)):
@@ -710,27 +738,53 @@ class IncidentRunner:
             left_s += duration_s
         return max(float(left_s), 0.0)
 
-    def _path_points(self, connection: Connection) -> list[tuple[float, float]]:
-        """Points along a movement through a junction: the stop line, the middle, the way out."""
-        lanes = self._road_map.lanes
-        points = [lane_point(lanes[connection.from_lane_id], lanes[connection.from_lane_id].length_m)[:2]]
-        via = lanes.get(connection.via_lane_id or "")
-        if via is not None:
-            points.append(lane_point(via, via.length_m / 2.0)[:2])
-        points.append(lane_point(lanes[connection.to_lane_id], 0.0)[:2])
-        return points
+    def _red_timing_s(self, connection: Connection, time_s: float) -> tuple[float, float] | None:
+        """(seconds until the movement's light turns red, how long that red lasts) by the program SUMO
+        runs; None while it is red."""
+        assert connection.tls_id is not None
+        tls_id, link = connection.tls_id, connection.link_index
+        if light_of(libsumo.trafficlight.getRedYellowGreenState(tls_id)[link]) == LightState.RED:
+            return None
+        phases = self._program(tls_id)
+        current = libsumo.trafficlight.getPhase(tls_id)
+        until_s = float(libsumo.trafficlight.getNextSwitch(tls_id)) - time_s
+        red_s = 0.0
+        for step in range(1, len(phases) + 1):
+            duration_s, state = phases[(current + step) % len(phases)]
+            if light_of(state[link]) == LightState.RED:
+                red_s += duration_s
+            elif red_s > 0.0:
+                break
+            else:
+                until_s += duration_s
+        return (max(until_s, 0.0), red_s) if red_s > 0.0 else None
+
+    def _standing_in_junction(self, junction_id: str) -> bool:
+        """Whether a vehicle stands inside a junction (e.g. waiting to turn left across oncoming traffic)."""
+        lanes = self._junction_lanes.get(junction_id)
+        if lanes is None:
+            prefix = f":{junction_id}_"
+            lanes = self._junction_lanes[junction_id] = [
+                lane.id
+                for lane in self._road_map.lanes.values()
+                if lane.is_internal and lane.id.startswith(prefix)
+            ]
+        return any(
+            libsumo.vehicle.getSpeed(vehicle_id) < 1.0
+            for lane_id in lanes
+            for vehicle_id in libsumo.lane.getLastStepVehicleIDs(lane_id)
+        )
 
     @staticmethod
-    def _people_near(points: list[tuple[float, float]], radius_m: float) -> bool:
-        """Whether any pedestrian is within ``radius_m`` of any of the points (SUMO persons, read from the
-        twin's subscriptions)."""
-        people = [row[tc.VAR_POSITION] for row in libsumo.person.getAllSubscriptionResults().values() if row]
-        if not people:
-            return False
-        where = np.asarray(people, dtype=np.float64).reshape(-1, 2)
-        spots = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-        distance_m = np.hypot(*(where[:, None, :] - spots[None, :, :]).transpose(2, 0, 1))
-        return bool(np.any(distance_m <= radius_m))
+    def _people_crossing(junction_id: str) -> bool:
+        """Whether anyone walks on a pedestrian crossing of a junction (SUMO persons, read from the twin's
+        subscriptions): a vehicle always yields to them, so a runner would wait at the line."""
+        prefix = f":{junction_id}_c"
+        return any(
+            str(row[tc.VAR_ROAD_ID]).startswith(prefix)
+            for row in libsumo.person.getAllSubscriptionResults().values()
+            if row
+        )
 
     def _lane_clear(self, lane_id: str, from_m: float, to_m: float) -> bool:
         """No vehicle on the lane between two positions (front positions, metres along the lane)."""
@@ -740,38 +794,40 @@ class IncidentRunner:
         )
 
     def _surge(self, incident: Incident, time_s: float) -> None:
+        """Extra vehicles enter the scripted lane's road at its start, as if a crowd of cars had just
+        turned into it, and drive on through the junction at its end, each to its own destination.
+
+        They enter the road itself: from farther away the junctions upstream would meter them into a
+        trickle. They go on across the junction, so the extra demand meets its stop line's capacity and
+        the queue builds on the scripted road (ending their trips on it, they would leave the road before
+        its stop line); each to its own destination, so they spread out there and the queue stays on it.
+        """
         interval_s = 3600.0 / incident.extra_vehicles_per_hour
-        target_edge = self._road_map.lane(incident.lane).edge_id
-        onward = self._surge_onward[incident.id]
+        edge_id = self._road_map.lane(incident.lane).edge_id
         while self._surge_next_s[incident.id] <= time_s:
             self._surge_next_s[incident.id] += interval_s
-            origins = self._surge_origins[incident.id]
-            for _ in range(SURGE_ROUTE_ATTEMPTS):
-                origin = origins[int(self._rng.integers(len(origins)))]
-                route = libsumo.simulation.findRoute(origin, target_edge, vType="car").edges
-                if route:
-                    number = self._surge_count[incident.id]
-                    self._surge_count[incident.id] = number + 1
-                    route_id = f"surge_{incident.id}_{number}"
-                    libsumo.route.add(route_id, [*route, *onward])
-                    libsumo.vehicle.add(route_id, route_id, typeID="car", depart="now", departLane="best")
-                    break
-
-    def _upstream_edges(self, edge_id: str) -> list[str]:
-        """Roads up to ``SURGE_HOPS`` junctions upstream of an edge: where surge traffic sets off, so it
-        arrives together (from all over the zone it would trickle in over minutes and never queue)."""
-        lanes = self._road_map.lanes
-        feeders: dict[str, set[str]] = {}
-        for connection in self._road_map.connections:
-            source, target = lanes[connection.from_lane_id].edge_id, lanes[connection.to_lane_id].edge_id
-            if source != target:
-                feeders.setdefault(target, set()).add(source)
-        found: set[str] = set()
-        frontier = {edge_id}
-        for _ in range(SURGE_HOPS):
-            frontier = {f for edge in frontier for f in feeders.get(edge, ())} - found - {edge_id}
-            found |= frontier
-        return sorted(edge for edge in found if edge in self._origin_set)
+            number = self._surge_count[incident.id]
+            self._surge_count[incident.id] = number + 1
+            vehicle_id = route_id = f"surge_{incident.id}_{number}"
+            libsumo.route.add(route_id, self._onward_route(edge_id))
+            libsumo.vehicle.add(
+                vehicle_id,
+                route_id,
+                typeID="car",
+                depart="now",
+                departLane="best",
+                departSpeed="max",
+            )
+        # How long the queue grew: the most vehicles standing on the road at once, and when it first
+        # held enough of them to call it congested.
+        halting = libsumo.edge.getLastStepHaltingNumber(self._road_map.lane(incident.lane).edge_id)
+        truth = self._truth[incident.id]
+        if halting > truth.details.get("max_halting", -1.0):
+            details = {**truth.details, "max_halting": float(halting)}
+            if truth.event_ms is None and halting >= SURGE_QUEUE_VEHICLES:
+                self._update(incident.id, details=details, event_ms=self._epoch_ms(time_s))
+            else:
+                self._update(incident.id, details=details)
 
     def _onward_route(self, edge_id: str) -> list[str]:
         for _ in range(SURGE_ROUTE_ATTEMPTS):

@@ -90,8 +90,9 @@ WAITING_KINDS = frozenset(
 )
 """Kinds that start only once the scene allows their act (see ``roadcloud.twin.incidents``); the truth's
 ``start_ms`` is that moment, and their ``duration_s`` counts from it."""
-MAX_WAIT_S = 120.0
-"""How long such an incident waits for its moment (more than one signal cycle) before it is dropped."""
+MAX_WAIT_S = 180.0
+"""How long such an incident waits for its moment (two signal cycles of the default grid) before it is
+dropped."""
 
 _NEEDS_SPEED = frozenset(
     {IncidentKind.SPEEDING_VEHICLE, IncidentKind.RED_LIGHT_RUNNER, IncidentKind.NEAR_COLLISION}
@@ -105,9 +106,9 @@ class Incident(_Section, frozen=True, kw_only=True):
     speeding vehicle drives at it where its lane's limit is what ``lane`` allows (it keeps that multiple of
     the limit elsewhere), the red-light runner approaches the stop line at it, and a near collision's lead
     drives at it while its follower closes in at the lane's limit from ``NEAR_COLLISION_FOLLOW_GAP_M``
-    behind. Speeding, red-light and near-collision incidents wait (up to two minutes) after ``start_s`` for
-    a moment the scene allows them (a green light to speed through, a red one and an empty lane to run it,
-    an empty stretch to close in); ``duration_s`` counts from that moment.
+    behind. Speeding, red-light and near-collision incidents wait (up to three minutes) after ``start_s`` for
+    a moment the scene allows them (a green light to speed through, a light about to turn red and a clear
+    way to run it, an empty stretch to close in); ``duration_s`` counts from that moment.
     """
 
     id: Identifier

@@ -353,6 +353,12 @@ class Twin:
             + [actor.width_m for actor in scripted],
             dtype=np.float64,
         )
+        # SUMO places a vehicle (and a person) at its front bumper; the V2X reference point, the truth
+        # and every sensor use the centre of the box, half a length behind it along the heading.
+        from_sumo = len(vehicle_rows) + len(person_rows)
+        heading_rad = np.deg2rad(heading_deg[:from_sumo])
+        xy[:from_sumo, 0] -= np.sin(heading_rad) * length_m[:from_sumo] / 2.0
+        xy[:from_sumo, 1] -= np.cos(heading_rad) * length_m[:from_sumo] / 2.0
         lane_ids = (
             [row[tc.VAR_LANE_ID] for row in vehicle_rows]
             + [row[tc.VAR_ROAD_ID] for row in person_rows]
