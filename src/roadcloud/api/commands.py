@@ -29,7 +29,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument(
         "--bus", default="inproc://", metavar="URL", help="mqtt://HOST:PORT (default inproc://)"
     )
-    serve.add_argument("--db", metavar="URL", help="store history here: sqlite:///PATH or postgresql://…")
+    serve.add_argument(
+        "--db",
+        metavar="URL",
+        help="history database: sqlite:///PATH or postgresql://… "
+        "(default: $ROADCLOUD_DB_URL, else sqlite:///.roadcloud/roadcloud.db)",
+    )
+    serve.add_argument("--no-db", action="store_true", help="keep no history (the API shows live data only)")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
     serve.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
@@ -52,10 +58,10 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         site = ZoneSite.from_zone_dir(zone_dir)
         store = None
-        if args.db is not None:
+        if not args.no_db:
             from roadcloud.store import Store
 
-            store = Store(args.db)
+            store = Store(args.db)  # None: $ROADCLOUD_DB_URL, else SQLite in .roadcloud/
         bus = connect_bus(args.bus)
     except BaseException:
         sock.close()
