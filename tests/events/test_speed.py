@@ -105,3 +105,17 @@ def test_slow_behind_a_slow_leader_is_one_event_for_the_leader(grid_map: RoadMap
     published = run(detector, SignalStates(grid_map), scene, frames)
     starts = [e for e in published if e.phase == EventPhase.STARTED]
     assert [e.event_type for e in starts] == [EventType.SLOW_VEHICLE] and starts[0].track_ids == [3]
+
+
+def test_car_following_a_cyclist_out_of_sight_is_not_slow(grid_map: RoadMap, scene: Scene) -> None:
+    """A car 10 m behind a cyclist at 4.5 m/s; the cyclist drops out of the LDM after 3 s: no event."""
+    frames = []
+    for k, t in enumerate(ticks(15.0)):
+        s_m = 20.0 + 4.5 * (t - T0_MS) / 1000.0
+        car = Actor(1, "A0B0_1", s_m=s_m, speed_mps=4.5)
+        bike = Actor(
+            2, "A0B0_1", s_m=s_m + 12.0, speed_mps=4.5, kind=ActorKind.BICYCLE, length_m=1.8, width_m=0.6
+        )
+        frames.append((t, [car, bike] if k < 30 else [car]))
+    published = run(EventDetector(grid_map), SignalStates(grid_map), scene, frames)
+    assert EventType.SLOW_VEHICLE not in types(published)

@@ -108,3 +108,21 @@ def test_two_incidents_are_two_events_with_their_own_ids(grid_map: RoadMap, scen
     # Every publication is a valid wire message (no NaN, ranges respected).
     for event in published:
         assert msgspec.json.decode(msgspec.json.encode(event), type=RoadEvent) == event
+
+
+def test_car_standing_at_a_green_stop_line_is_waiting_not_stopped(grid_map: RoadMap, scene: Scene) -> None:
+    """A car standing 3 m before the stop line at green for 40 s (yielding to turn): no event."""
+    end_m = scene.length(LANE)
+    green = {t: [scene.spat(t, "B0", {}, default=LightState.PROTECTED_GREEN)] for t in ticks(40.0)}
+    frames = [(t, [Actor(1, LANE, s_m=end_m - 3.0, speed_mps=0.0)]) for t in ticks(40.0)]
+    assert run(EventDetector(grid_map), SignalStates(grid_map), scene, frames, spats=green) == []
+
+
+def test_car_in_a_queue_behind_a_gap_is_queueing(grid_map: RoadMap, scene: Scene) -> None:
+    """A standing queue with a 35 m hole in it (a coverage gap): the car behind the hole is queueing."""
+    end_m = scene.length(LANE)
+    queue = [Actor(10 + k, LANE, s_m=end_m - 3.0 - 7.0 * k) for k in range(3)]
+    queue.append(Actor(20, LANE, s_m=end_m - 3.0 - 14.0 - 40.0))  # 35 m bumper to bumper behind the third
+    frames = [(t, queue) for t in ticks(30.0)]
+    published = run(EventDetector(grid_map), SignalStates(grid_map), scene, frames)
+    assert [e for e in published if e.event_type == EventType.STOPPED_VEHICLE] == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from roadcloud.events import EventDetector, EventPhase, EventType, RoadEvent, SignalStates
 from roadcloud.map import RoadMap
 
@@ -85,3 +87,18 @@ def test_driving_with_the_lane_or_turning_briefly_is_not_wrong_way(grid_map: Roa
         for t, actors in drive("A0B0_1", start_s_m=94.0, speed_mps=6.0, reverse=False, seconds=5.0)
     ]
     assert run(detector, SignalStates(grid_map), scene, frames) == []
+
+
+def test_wrong_way_run_across_a_coverage_gap_stays_one_event(grid_map: RoadMap, scene: Scene) -> None:
+    """Seen for 6 s, unseen for 8 s (a gap between sensors), then seen again under a new track id."""
+    frames = drive("A0B0_1", start_s_m=170.0, speed_mps=8.0, reverse=True, seconds=20.0)
+    gapped = []
+    for k, (t, actors) in enumerate(frames):
+        if 60 <= k < 140:
+            gapped.append((t, []))
+        else:
+            gapped.append((t, [dataclasses.replace(a, track_id=8) if k >= 140 else a for a in actors]))
+    published = run(EventDetector(grid_map), SignalStates(grid_map), scene, gapped)
+    assert [e.event_type for e in started(published)] == [EventType.WRONG_WAY]
+    assert {e.event_id for e in published} == {"ev-wrong_way-1"}
+    assert 8 in published[-1].track_ids

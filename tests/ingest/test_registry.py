@@ -79,6 +79,17 @@ def test_online_after_any_message_offline_after_three_heartbeat_periods() -> Non
     assert not devices.record("R404", "rsm", T0)  # unknown devices are not recorded
 
 
+def test_counts_by_kind_leave_vehicles_out_of_the_roadside_headline() -> None:
+    devices = registry(RegistryConfig(heartbeat_period_ms=1_000, offline_after_periods=3))
+    devices.record("R1", "rsm", T0)
+    devices.record("V1", "bsm", T0)
+    roadside = (DeviceKind.RSU, DeviceKind.SIGNAL, DeviceKind.SENSOR)
+    assert devices.count(kinds=roadside) == len(devices) - 1
+    assert devices.online_count(T0, kinds=roadside) == 1
+    assert devices.online_count(T0, kinds=(DeviceKind.VEHICLE,)) == 1
+    assert devices.online_count(T0 + 10_000, kinds=(DeviceKind.VEHICLE,)) == 0
+
+
 def test_sweep_reports_each_transition_once() -> None:
     devices = registry(RegistryConfig(heartbeat_period_ms=1_000, offline_after_periods=3))
     assert devices.sweep(T0) == []

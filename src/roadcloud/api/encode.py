@@ -290,6 +290,7 @@ def stats_dict(stats: PipelineStats, *, stream: Mapping[str, int] | None = None)
         "ldm_age_ms": stats.ldm_age_ms,
         "devices_online": stats.devices_online,
         "devices_total": stats.devices_total,
+        "vehicles_online": stats.vehicles_online,
         "events_active": sum(stats.events_active.values()),
         "events_active_by_type": dict(stats.events_active),
         "store_backlog": stats.store_backlog,

@@ -30,6 +30,7 @@ METRIC_FAMILIES = (
     "roadcloud_events_active",
     "roadcloud_devices_online",
     "roadcloud_devices_total",
+    "roadcloud_vehicles_online",
     "roadcloud_store_backlog",
     "roadcloud_component_ok",
     "roadcloud_stream_clients",
@@ -102,10 +103,17 @@ class PipelineCollector(Collector):
             stats.events_active,
         )
         yield GaugeMetricFamily(
-            "roadcloud_devices_online", "Devices heard recently.", value=stats.devices_online
+            "roadcloud_devices_online",
+            "Roadside devices (units, signals, sensors) heard recently.",
+            value=stats.devices_online,
         )
         yield GaugeMetricFamily(
-            "roadcloud_devices_total", "Devices in the registry.", value=stats.devices_total
+            "roadcloud_devices_total",
+            "Roadside devices (units, signals, sensors) in the registry.",
+            value=stats.devices_total,
+        )
+        yield GaugeMetricFamily(
+            "roadcloud_vehicles_online", "Connected vehicles heard recently.", value=stats.vehicles_online
         )
         yield GaugeMetricFamily(
             "roadcloud_store_backlog", "Writes queued for the database.", value=stats.store_backlog

@@ -192,8 +192,9 @@ class Stats(_Model):
     downlink_out: dict[str, int]
     fusion_latency_ms: Latency
     ldm_age_ms: int
-    devices_online: int
+    devices_online: int  # roadside units, signal controllers and sensors
     devices_total: int
+    vehicles_online: int = 0
     events_active: int
     events_active_by_type: dict[str, int]
     store_backlog: int

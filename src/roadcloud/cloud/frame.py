@@ -54,8 +54,9 @@ class PipelineStats:
     tracks: int = 0
     tracks_by_kind: Mapping[str, int] = field(default_factory=dict)
     events_active: Mapping[str, int] = field(default_factory=dict)  # per event type
-    devices_online: int = 0
+    devices_online: int = 0  # roadside units, signal controllers and sensors
     devices_total: int = 0
+    vehicles_online: int = 0  # connected vehicles heard from recently
     store_backlog: int = 0  # writes queued for the database
 
 

@@ -33,7 +33,7 @@ from roadcloud.fusion import FusionConfig, FusionEngine, LdmSnapshot
 from roadcloud.ingest import DeviceRegistry, DeviceState, Ingestor
 from roadcloud.ingest.registry import Device
 from roadcloud.map import Junction, SignalController
-from roadcloud.messages import BSM, MAP, RSM, SPAT, ActorKind, Message
+from roadcloud.messages import BSM, MAP, RSM, SPAT, ActorKind, DeviceKind, Message
 from roadcloud.services import AdvisoryService, ConnectedVehicles, Downlink, ServiceConfig
 
 _log = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ _log = logging.getLogger(__name__)
 Publish = Callable[[str, bytes], None]
 FrameListener = Callable[[LiveFrame], None]
 
+# The headline device count is the zone's infrastructure: a vehicle that drove away is not a fault.
+ROADSIDE_KINDS = frozenset({DeviceKind.RSU, DeviceKind.SIGNAL, DeviceKind.SENSOR})
 LATENCY_WINDOW_TICKS = 600  # one minute of ticks for the latency percentiles
 RATE_WINDOW_MS = 5_000
 
@@ -296,8 +298,9 @@ class CloudPipeline:
             tracks=len(snapshot),
             tracks_by_kind={kind.name.lower(): int(kinds[kind]) for kind in ActorKind if kinds[kind]},
             events_active=by_type,
-            devices_online=self._registry.online_count(now_ms),
-            devices_total=len(self._registry),
+            devices_online=self._registry.online_count(now_ms, kinds=ROADSIDE_KINDS),
+            devices_total=self._registry.count(kinds=ROADSIDE_KINDS),
+            vehicles_online=self._registry.online_count(now_ms, kinds=(DeviceKind.VEHICLE,)),
         )
 
     def health(self) -> dict[str, str]:

@@ -17,8 +17,11 @@ so both thresholds (6) mark emergencies. The risk must hold for ``collision_conf
 
 Pairs already touching now are left out (a fused duplicate, or two boxes of a queue drawn slightly too
 long), and so are pairs that are not closing, where neither is moving, road users keeping to
-side-by-side lanes (parallel paths, however close they pass), and a vehicle waiting at a red light
-with anyone but the traffic coming up its own lane.
+side-by-side lanes (parallel paths, however close they pass), and a vehicle waiting at a junction (at
+its stop line whatever the light, or standing inside the junction to turn) with anyone but the traffic
+coming up its own lane: right of way has it let crossing traffic pass. A pair whose contact would need
+more than ``collision_max_decel_mps2`` to avoid is a wrong predicted path, not a conflict: a real one is
+seen coming while it can still be braked for.
 
 Candidate pairs come from one k-d tree query (``scipy.spatial.cKDTree.query_pairs``) within
 ``collision_search_m``; everything after it is one broadcast over the pairs.
@@ -35,6 +38,7 @@ from scipy.spatial import cKDTree
 
 from roadcloud.events.base import Context
 from roadcloud.events.candidates import Candidates, evidence_confidence
+from roadcloud.events.lanes import INTERNAL
 from roadcloud.events.model import EventType
 from roadcloud.events.signal_state import PERMISSIVENESS
 from roadcloud.messages import LightState
@@ -79,6 +83,22 @@ class CollisionDetector:
         ids_a = np.minimum(snapshot.track_id[i], snapshot.track_id[j])
         ids_b = np.maximum(snapshot.track_id[i], snapshot.track_id[j])
         tolerance_ms = context.tolerance_ms
+        # A risk that takes more than braking can give to avoid is a wrong predicted path (a turn drawn
+        # straight across a junction, a box drawn too long): a real conflict is confirmed while it can
+        # still be braked for, and only an event already raised keeps counting it as it grows that urgent.
+        implausible = decel_mps2 > config.collision_max_decel_mps2
+        if implausible.any():
+            key_now = (ids_a.astype(np.uint64) * _PAIR_MIX + ids_b.astype(np.uint64)).view(np.int64)
+            followed = np.isin(key_now, context.active(EventType.COLLISION_RISK))
+            keep = ~implausible | followed
+            i, j, ttc_s, closing_mps, decel_mps2 = (
+                i[keep],
+                j[keep],
+                ttc_s[keep],
+                closing_mps[keep],
+                decel_mps2[keep],
+            )
+            ids_a, ids_b = ids_a[keep], ids_b[keep]
         held_ms = np.zeros(len(i), dtype=np.int64)
         onset_ms = np.zeros(len(i), dtype=np.int64)
         seen: set[tuple[int, int]] = set()
@@ -191,9 +211,10 @@ def _risky_pairs(
     lane_turn = np.abs(np.mod(frame.lane_heading_deg[i] - frame.lane_heading_deg[j] + 90.0, 180.0) - 90.0)
     parallel = on_road[i] & on_road[j] & (frame.lane[i] != frame.lane[j]) & (lane_turn <= _PARALLEL_LANES_DEG)
     keep &= ~(parallel & keeps_lane[i] & keeps_lane[j])
-    # A vehicle waiting at a red light is in nobody's way but its own lane's: traffic crossing the
-    # junction in front of it passes its front (which fused positions can draw a little too far out).
-    waiting = _waiting_at_red(context)
+    # A vehicle waiting at a junction (at red, or yielding at its stop line or inside the junction) is
+    # in nobody's way but its own lane's: right of way makes it let crossing traffic pass its front
+    # (which fused positions can draw a little too far out).
+    waiting = _waiting_at_junction(context)
     keep &= ~((waiting[i] | waiting[j]) & (frame.lane[i] != frame.lane[j]))
     i, j = i[keep], j[keep]
     if len(i) == 0:
@@ -235,19 +256,15 @@ def _risky_pairs(
     return i[risky], j[risky], ttc[risky], closing_speed[risky], decel[risky]
 
 
-def _waiting_at_red(context: Context) -> NDArray[np.bool_]:
-    """Tracks standing within ``_WAITING_ZONE_M`` of a stop line whose light is red or yellow."""
+def _waiting_at_junction(context: Context) -> NDArray[np.bool_]:
+    """Vehicles standing within ``_WAITING_ZONE_M`` of the end of their lane, whatever its light (at red,
+    or yielding to turn), or standing inside a junction (yielding to oncoming traffic before a turn)."""
     frame, lanes = context.frame, context.lanes
     lane = np.maximum(frame.lane, 0)
-    near = (
-        (frame.lane >= 0)
-        & lanes.signalised[lane]
-        & (frame.snapshot.speed_mps < context.config.stopped_speed_mps)
-        & (np.nan_to_num(frame.to_end_m, nan=np.inf) <= _WAITING_ZONE_M)
-    )
-    rank = context.lights.lane_rank[lane]
-    stop = (rank == PERMISSIVENESS[LightState.RED]) | (rank == PERMISSIVENESS[LightState.YELLOW])
-    waiting: NDArray[np.bool_] = near & stop
+    standing = (frame.lane >= 0) & (frame.snapshot.speed_mps < context.config.stopped_speed_mps)
+    at_line = lanes.is_normal[lane] & (np.nan_to_num(frame.to_end_m, nan=np.inf) <= _WAITING_ZONE_M)
+    inside = lanes.function[lane] == INTERNAL
+    waiting: NDArray[np.bool_] = standing & (at_line | inside)
     return waiting
 
 

@@ -65,15 +65,24 @@ class EventConfig:
     stopped_clear_s: float = 3.0
     #: no vehicle within this distance ahead on the lane: not the back of a queue
     free_ahead_m: float = 25.0
-    #: this close to the stop line only a vehicle standing at a protected green (every movement of its
-    #: lane, exits clear) counts: waiting at red, or to turn, is normal
+    #: a vehicle standing this close to its lane's stop line is waiting at the junction (at red, to turn,
+    #: for room on its exit), whatever the light: not a breakdown
     stop_line_zone_m: float = 20.0
+    #: a standing or crawling vehicle this close ahead makes the one behind part of its queue: gaps this
+    #: long in a fused queue are sensor coverage gaps (~35 m between two roadside units' fields) and
+    #: missed detections, not free road
+    queue_reach_m: float = 50.0
 
     # --- wrong way: moving against the lane's direction, sustained ----------------------------------
     wrong_way_heading_deg: float = 135.0
     wrong_way_min_speed_mps: float = 2.0
     wrong_way_confirm_s: float = 2.0
     wrong_way_min_distance_m: float = 15.0
+    #: a wrong-way driver lost in a coverage gap is still driving the wrong way: its event waits this long
+    wrong_way_release_s: float = 30.0
+    #: and a wrong-way track found again this far along (8 m/s for the release time is 240 m) on a lane of
+    #: the same direction continues it
+    wrong_way_rejoin_m: float = 300.0
 
     # --- congestion: a queue of slow vehicles that does not clear during green ----------------------
     queue_speed_mps: float = 2.5
@@ -100,6 +109,12 @@ class EventConfig:
     #: (30 m behind a standing queue a normal driver still does over 12 m/s; the slow incident does 3)
     slow_free_ahead_m: float = 30.0
     slow_confirm_s: float = 6.0
+    #: a vehicle is following (not abnormally slow) while its moving leader within ``queue_reach_m`` is no
+    #: faster than itself plus this (speeds of a close follower and its leader jitter apart by ~0.5 m/s)
+    follow_margin_mps: float = 1.0
+    #: and for this long after the leader was last seen: a cyclist crossing a coverage gap at 4-5 m/s
+    #: stays unseen for ~10 s while the car behind it keeps its pace
+    follow_memory_s: float = 15.0
     #: within this distance of a stop line vehicles brake and turn: speed says nothing there
     approach_zone_m: float = 25.0
 
@@ -121,6 +136,10 @@ class EventConfig:
 
     # --- collision risk: time to collision on predicted paths --------------------------------------
     collision_ttc_s: float = 1.5
+    #: a contact that would need more than this to avoid (dry asphalt gives ~9 m/s²; a crossing conflict
+    #: first found at 6 m/s² needs ~13 by the end of the confirmation) is a wrong predicted path (a turn
+    #: drawn straight across a junction, a box drawn too long), not a conflict: it cannot confirm one
+    collision_max_decel_mps2: float = 15.0
     #: deceleration needed to avoid contact (closing speed / 2 TTC); SUMO drivers brake at <= 4.5 m/s²
     collision_min_decel_mps2: float = 6.0
     #: or one of the pair already brakes this hard (smoothed over ~0.2 s) with contact this close ahead

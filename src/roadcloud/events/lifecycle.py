@@ -5,10 +5,13 @@
 
 Evidence joins a live event of its type when its key is already the event's (the same track, pair or
 road) or, failing that, when it lies within ``merge_distance_m`` of the event (a track that lost its id
-and came back under a new one; a duplicate track of the same object). Only *confirmed* evidence may start
-an event; unconfirmed evidence can only keep one alive. An event publishes UPDATED when its location,
-extent, severity or tracks change materially, at most once per ``update_min_interval_s``, and at least
-every ``refresh_s``. Ids are ``ev-<type>-<n>``, numbered per type from 1, never reused.
+and came back under a new one; a duplicate track of the same object). A wrong-way driver lost in a
+coverage gap is held for ``wrong_way_release_s``, and its confirmed track found again within
+``wrong_way_rejoin_m`` on a lane of the same direction continues the event: one run, one event. Only
+*confirmed* evidence may start an event; unconfirmed evidence can only keep one alive. An event
+publishes UPDATED when its location, extent, severity or tracks change materially, at most once per
+``update_min_interval_s``, and at least every ``refresh_s``. Ids are ``ev-<type>-<n>``, numbered per
+type from 1, never reused.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ IntArray = NDArray[np.int64]
 
 #: at most this many track ids are listed on one event
 MAX_TRACK_IDS = 32
+#: lanes within this angle of each other run the same way (a straight road through a junction)
+_SAME_DIRECTION_DEG = 45.0
 
 
 @dataclass(slots=True)
@@ -76,6 +81,8 @@ class EventBook:
         if len(candidates) == 0:
             return []
         owner = self._match(candidates, lives)
+        if event_type == EventType.WRONG_WAY:
+            self._rejoin(candidates, lives, owner, now_ms)
         published: list[RoadEvent] = []
         # Per live event, the best of its evidence rows: its own key first, then the most confident.
         best: dict[int, int] = {}
@@ -112,6 +119,7 @@ class EventBook:
             release_s = {
                 EventType.CONGESTION: self._config.congestion_release_s,
                 EventType.SPEEDING: self._config.speeding_release_s,
+                EventType.WRONG_WAY: self._config.wrong_way_release_s,
             }.get(event_type, self._config.release_s)
             release_ms = round(release_s * 1000)
             keep: list[_Live] = []
@@ -151,6 +159,35 @@ class EventBook:
             close = distance[np.arange(len(rest)), nearest] <= self._config.merge_distance_m
             owner[rest[close]] = nearest[close]
         return owner
+
+    def _rejoin(self, candidates: Candidates, lives: list[_Live], owner: IntArray, now_ms: int) -> None:
+        """Give confirmed rows left without an event to the nearest live event that lost its track (no
+        support beyond the gap tolerance) within ``wrong_way_rejoin_m``, on a lane heading the same way."""
+        rows = np.flatnonzero((owner < 0) & candidates.confirmed & (candidates.lane >= 0))
+        tolerance_ms = round(self._config.gap_tolerance_s * 1000)
+        lost = [
+            index
+            for index, live in enumerate(lives)
+            if now_ms - live.last_support_ms > tolerance_ms and live.state.lane_id is not None
+        ]
+        if len(rows) == 0 or not lost:
+            return
+        lost_lane = np.array([self._lanes.index[lives[index].state.lane_id] for index in lost])
+        lost_s = np.array([lives[index].state.s_m for index in lost])
+        _, _, lost_heading = self._lanes.centre(lost_lane, lost_s)
+        _, _, row_heading = self._lanes.centre(candidates.lane[rows], candidates.s_m[rows])
+        lost_x = np.array([lives[index].match_x_m for index in lost])
+        lost_y = np.array([lives[index].match_y_m for index in lost])
+        distance = np.hypot(
+            candidates.match_x[rows, None] - lost_x[None, :], candidates.match_y[rows, None] - lost_y[None, :]
+        )
+        turn = np.abs(180.0 - np.mod(180.0 - (row_heading[:, None] - lost_heading[None, :]), 360.0))
+        distance = np.where(
+            (turn <= _SAME_DIRECTION_DEG) & (distance <= self._config.wrong_way_rejoin_m), distance, np.inf
+        )
+        nearest = np.argmin(distance, axis=1)
+        found = np.isfinite(distance[np.arange(len(rows)), nearest])
+        owner[rows[found]] = np.array(lost, dtype=np.int64)[nearest[found]]
 
     def _nearest(self, candidates: Candidates, row: int, lives: list[_Live]) -> _Live | None:
         x, y = float(candidates.match_x[row]), float(candidates.match_y[row])

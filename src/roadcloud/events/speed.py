@@ -3,6 +3,10 @@
 Speeding: more than ``speeding_margin_mps`` over the lane's limit for ``speeding_confirm_s``. Slow: under
 ``slow_ratio`` of the limit (but moving) for ``slow_confirm_s`` while nothing ahead on the lane explains it
 (no vehicle within ``slow_free_ahead_m``) and away from the stop line, where everyone brakes and turns.
+A vehicle following a moving road user no faster than itself within ``queue_reach_m`` (a cyclist, the
+slow vehicle, the crawling queue ahead) is not abnormally slow, only its leader may be (a standing one,
+the tail of a queue at red, explains nothing beyond ``slow_free_ahead_m``); it stays explained for
+``follow_memory_s`` after the leader was last seen, since fusion loses small road users in coverage gaps.
 Cyclists are not measured against motor traffic's limit. Junction-internal lanes carry turning speeds,
 not limits, so neither rule applies there.
 """
@@ -25,6 +29,7 @@ class SpeedDetector:
         "fast_last_ms": -1,
         "slow_onset_ms": -1,
         "slow_last_ms": -1,
+        "follow_last_ms": -1,
     }
 
     def detect(self, context: Context) -> list[Candidates]:
@@ -84,8 +89,19 @@ class SpeedDetector:
         limit = context.lanes.speed_limit_mps[np.maximum(frame.lane, 0)]
         threshold = config.slow_ratio * limit
         crawling = measured & (speed < threshold)
+        leader = np.maximum(frame.leader, 0)
+        follows_now = (
+            (frame.leader >= 0)
+            & (frame.gap_ahead_m < config.queue_reach_m)
+            & (speed[leader] >= config.stopped_speed_mps)
+            & (speed[leader] <= speed + config.follow_margin_mps)
+        )
+        recalled_follow = context.recalled["follow_last_ms"]
+        follow_last = np.where(follows_now, now, recalled_follow).astype(np.int64)
+        following = (follow_last >= 0) & (now - follow_last <= round(config.follow_memory_s * 1000))
         slow = (
             crawling
+            & ~following
             & (speed >= config.stopped_speed_mps)
             & (frame.gap_ahead_m >= config.slow_free_ahead_m)
             & (frame.to_end_m >= config.approach_zone_m)
@@ -105,7 +121,7 @@ class SpeedDetector:
             now,
             context.tolerance_ms,
         )
-        context.stored.update(slow_onset_ms=onset, slow_last_ms=last)
+        context.stored.update(slow_onset_ms=onset, slow_last_ms=last, follow_last_ms=follow_last)
         duration_ms = held_ms(holds, onset, now)
         confirmed = slow & frame.observed & (duration_ms >= round(config.slow_confirm_s * 1000))
         rows = np.flatnonzero(holds)

@@ -3,11 +3,12 @@
 A motor vehicle on a carriageway lane below ``stopped_speed_mps`` is *stopped*; the dwell clock runs from
 then. It is a stopped-vehicle event only if the stop is its own doing:
 
-- the lane ahead is free for ``free_ahead_m`` (otherwise it is in a queue, and the head of that queue is
-  the one to look at), and
-- it is not waiting at a stop line: within ``stop_line_zone_m`` of the lane end only a vehicle standing
-  at a protected green on every movement of its lane, with the way through the junction clear, counts
-  (at red, at a permissive green where turns yield, or at a junction without signals, waiting is normal).
+- the lane ahead is free for ``free_ahead_m``, and no standing or crawling vehicle was within
+  ``queue_reach_m`` ahead at any time since it stopped (otherwise it is in a queue, whose gaps can be
+  longer than ``free_ahead_m`` where sensors leave coverage gaps, and the head of that queue is the one
+  to look at), and
+- it is not waiting at a stop line: within ``stop_line_zone_m`` of the lane's end a standing vehicle is
+  waiting at the junction (at red, to turn, for room on its exit), whatever the light.
 
 Once an event runs on a track, the track keeps it alive while it stays stopped, even when traffic queues
 up around it at the next red.
@@ -18,18 +19,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from numpy.typing import NDArray
 
 from roadcloud.events.base import Context
 from roadcloud.events.candidates import Candidates, evidence_confidence
-from roadcloud.events.frame import Frame
-from roadcloud.events.lanes import LaneTable
 from roadcloud.events.memory import held_ms, hold_timer
 from roadcloud.events.model import EventType
-from roadcloud.messages import LightState
 
-#: a destination lane with a slow vehicle this close to its start blocks the junction exit
-_EXIT_BLOCKED_M = 30.0
 #: roads at or above this limit (70 km/h) make a stopped vehicle more dangerous
 _FAST_ROAD_MPS = 19.4
 
@@ -40,6 +35,7 @@ class StoppedVehicleDetector:
         "stop_last_ms": -1,
         "clear_onset_ms": -1,
         "clear_last_ms": -1,
+        "queued_last_ms": -1,
     }
 
     def detect(self, context: Context) -> list[Candidates]:
@@ -50,12 +46,18 @@ class StoppedVehicleDetector:
         stop_onset, stop_last = hold_timer(
             stopped, recalled["stop_onset_ms"], recalled["stop_last_ms"], now, context.tolerance_ms
         )
-        free = stopped & (frame.gap_ahead_m >= config.free_ahead_m)
-        near_end = frame.to_end_m < config.stop_line_zone_m
-        clear = free & ~near_end
-        at_line = np.flatnonzero(free & near_end)
-        if len(at_line):
-            clear[at_line] = _free_at_green(context, frame, at_line)
+        # In a queue: a standing or crawling road user close ahead, seen at any time during this stop.
+        leader = np.maximum(frame.leader, 0)
+        queued_now = (
+            stopped
+            & (frame.leader >= 0)
+            & (frame.gap_ahead_m < config.queue_reach_m)
+            & (snapshot.speed_mps[leader] < config.queue_speed_mps)
+        )
+        queued_last = np.where(queued_now, now, recalled["queued_last_ms"]).astype(np.int64)
+        queued = (stop_onset >= 0) & (queued_last >= stop_onset)
+        near_end = np.nan_to_num(frame.to_end_m, nan=np.inf) < config.stop_line_zone_m
+        clear = stopped & (frame.gap_ahead_m >= config.free_ahead_m) & ~queued & ~near_end
         clear_onset, clear_last = hold_timer(
             clear, recalled["clear_onset_ms"], recalled["clear_last_ms"], now, context.tolerance_ms
         )
@@ -64,6 +66,7 @@ class StoppedVehicleDetector:
             stop_last_ms=stop_last,
             clear_onset_ms=clear_onset,
             clear_last_ms=clear_last,
+            queued_last_ms=queued_last,
         )
         dwell_ms = held_ms(stopped, stop_onset, now)
         clear_ms = held_ms(clear, clear_onset, now)
@@ -94,31 +97,3 @@ class StoppedVehicleDetector:
                 details={"dwell_s": dwell_ms[rows] / 1000.0, "speed_mps": speed},
             )
         ]
-
-
-def _free_at_green(context: Context, frame: Frame, rows: NDArray[np.int64]) -> NDArray[np.bool_]:
-    """For vehicles standing at a stop line: protected green and the way through the junction clear?
-
-    Every movement of the lane must have right of way (a permissive green, where turns yield to
-    oncoming traffic or to pedestrians on the crossing, is a good reason to stand), nobody slow on its
-    path through the junction and its exit clear: a vehicle waiting behind left-turners, or for room on
-    a jammed exit, stands at green for good reason. So does anyone at a junction without signals.
-    """
-    lanes: LaneTable = context.lanes
-    snapshot = frame.snapshot
-    slow = (
-        (frame.motor | frame.cyclist)
-        & (frame.lane >= 0)
-        & (snapshot.speed_mps < context.config.queue_speed_mps)
-    )
-    first_slow_s = np.full(len(lanes.ids), np.inf)
-    np.minimum.at(first_slow_s, frame.lane[slow], frame.s_m[slow])
-    via, exit_lane = lanes.movement_via, lanes.movement_to
-    blocked = ((via >= 0) & np.isfinite(first_slow_s[np.maximum(via, 0)])) | (
-        (exit_lane >= 0) & (first_slow_s[np.maximum(exit_lane, 0)] < _EXIT_BLOCKED_M)
-    )
-    go = (context.lights.movement_codes == LightState.PROTECTED_GREEN) & ~blocked
-    stands_for_reason = np.bincount(lanes.movement_from, weights=~go, minlength=len(lanes.ids)) > 0
-    lane = frame.lane[rows]
-    free: NDArray[np.bool_] = lanes.signalised[lane] & ~stands_for_reason[lane]
-    return free

@@ -12,7 +12,7 @@ rebuilt from traffic after a restart.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Annotated
@@ -218,8 +218,19 @@ class DeviceRegistry:
         activity = self._activity.get(device_id)
         return activity is not None and self._online(activity, now_ms)
 
-    def online_count(self, now_ms: int) -> int:
-        return sum(1 for activity in self._activity.values() if self._online(activity, now_ms))
+    def online_count(self, now_ms: int, *, kinds: Collection[DeviceKind] | None = None) -> int:
+        """Devices online now; only those of ``kinds`` when given."""
+        return sum(
+            1
+            for device_id, activity in self._activity.items()
+            if (kinds is None or self._devices[device_id].kind in kinds) and self._online(activity, now_ms)
+        )
+
+    def count(self, *, kinds: Collection[DeviceKind] | None = None) -> int:
+        """Devices provisioned or enrolled; only those of ``kinds`` when given."""
+        if kinds is None:
+            return len(self._devices)
+        return sum(1 for device in self._devices.values() if device.kind in kinds)
 
     def state(self, device_id: str, now_ms: int) -> DeviceState | None:
         device = self._devices.get(device_id)
