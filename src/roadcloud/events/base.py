@@ -43,6 +43,7 @@ class LightLookup:
         self._movement_cache: dict[tuple[int, int], SignalLight | None] = {}
         self._movement_codes: NDArray[np.int64] | None = None
         self._lane_rank: NDArray[np.int64] | None = None
+        self._group_ranks: NDArray[np.int64] | None = None
 
     @property
     def movement_codes(self) -> NDArray[np.int64]:
@@ -52,6 +53,13 @@ class LightLookup:
             codes = self._signals.group_lights(self._time_ms)
             self._movement_codes = np.where(groups >= 0, codes[np.maximum(groups, 0)], 0)
         return self._movement_codes
+
+    @property
+    def group_ranks(self) -> NDArray[np.int64]:
+        """Permissiveness (``signal_state.PERMISSIVENESS``) of every signal group now; 0 if unknown."""
+        if self._group_ranks is None:
+            self._group_ranks = _RANK_OF_CODE[self._signals.group_lights(self._time_ms)]
+        return self._group_ranks
 
     @property
     def lane_rank(self) -> NDArray[np.int64]:

@@ -38,7 +38,7 @@ from scipy.spatial import cKDTree
 
 from roadcloud.events.base import Context
 from roadcloud.events.candidates import Candidates, evidence_confidence
-from roadcloud.events.lanes import INTERNAL
+from roadcloud.events.lanes import CROSSING, INTERNAL, WALKINGAREA
 from roadcloud.events.model import EventType
 from roadcloud.events.signal_state import PERMISSIVENESS
 from roadcloud.messages import LightState
@@ -216,6 +216,13 @@ def _risky_pairs(
     # (which fused positions can draw a little too far out).
     waiting = _waiting_at_junction(context)
     keep &= ~((waiting[i] | waiting[j]) & (frame.lane[i] != frame.lane[j]))
+    # Movements the controller's program never lets go together are kept apart by the lights: while one
+    # of them shows red or yellow, its vehicle stops at (or, already past it, clears) its stop line and
+    # the other has the conflict area, so the pair is no conflict (a red-light runner is its own event).
+    keep &= ~_held_apart_by_lights(context, i, j)
+    # A pedestrian or cyclist on a crossing or walking area has right of way there: a vehicle braking
+    # near them is yielding as expected; only one that keeps coming is a risk.
+    keep &= ~(_yielding(context, motion, i, j) | _yielding(context, motion, j, i))
     i, j = i[keep], j[keep]
     if len(i) == 0:
         return none, none, np.empty(0), np.empty(0), np.empty(0)
@@ -254,6 +261,46 @@ def _risky_pairs(
     )
     risky = will_touch & (needs_emergency | in_emergency)
     return i[risky], j[risky], ttc[risky], closing_speed[risky], decel[risky]
+
+
+def _held_apart_by_lights(context: Context, i: NDArray[np.int64], j: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """Pairs on lanes whose signal groups are never green together (``LaneTable.groups_compatible``)
+    while the lane of one of them shows red or yellow on all its groups now."""
+    frame, lanes = context.frame, context.lanes
+    lane_i, lane_j = frame.lane[i], frame.lane[j]
+    known = ((lane_i >= 0) & (lane_j >= 0))[:, None]
+    groups_i = np.where(known, lanes.lane_groups[np.maximum(lane_i, 0)], -1)  # (P, K)
+    groups_j = np.where(known, lanes.lane_groups[np.maximum(lane_j, 0)], -1)
+    both = (groups_i[:, :, None] >= 0) & (groups_j[:, None, :] >= 0)  # (P, K, K)
+    pairs_ok = lanes.groups_compatible[
+        np.maximum(groups_i, 0)[:, :, None], np.maximum(groups_j, 0)[:, None, :]
+    ]
+    together = (both & pairs_ok).any(axis=(1, 2))
+    apart = (groups_i >= 0).any(axis=1) & (groups_j >= 0).any(axis=1) & ~together
+    rank = context.lights.group_ranks
+    # A lane's light is its most permissive group's (a vehicle on it may take that movement); unknown 0.
+    rank_i = np.where(groups_i >= 0, rank[np.maximum(groups_i, 0)], 0).max(axis=1, initial=0)
+    rank_j = np.where(groups_j >= 0, rank[np.maximum(groups_j, 0)], 0).max(axis=1, initial=0)
+    stop_rank = PERMISSIVENESS[LightState.YELLOW]
+    held = ((rank_i > 0) & (rank_i <= stop_rank)) | ((rank_j > 0) & (rank_j <= stop_rank))
+    result: NDArray[np.bool_] = apart & held
+    return result
+
+
+def _yielding(
+    context: Context, motion: _Motion, vehicle: NDArray[np.int64], person: NDArray[np.int64]
+) -> NDArray[np.bool_]:
+    """Pairs where ``vehicle`` (a motor vehicle) brakes near ``person`` (a pedestrian or cyclist) on a
+    crossing or walking area: it is yielding to them."""
+    frame, lanes = context.frame, context.lanes
+    snapshot = frame.snapshot
+    lane = frame.lane[person]
+    function = np.where(lane >= 0, lanes.function[np.maximum(lane, 0)], -1)
+    on_footway = (function == CROSSING) | (function == WALKINGAREA)
+    on_footway |= lanes.near_walking_area(snapshot.x_m[person], snapshot.y_m[person])
+    braking = -motion.accel_mps2[vehicle] >= context.config.collision_yield_braking_mps2
+    result: NDArray[np.bool_] = frame.motor[vehicle] & ~frame.motor[person] & on_footway & braking
+    return result
 
 
 def _waiting_at_junction(context: Context) -> NDArray[np.bool_]:

@@ -72,6 +72,9 @@ class EventConfig:
     #: long in a fused queue are sensor coverage gaps (~35 m between two roadside units' fields) and
     #: missed detections, not free road
     queue_reach_m: float = 50.0
+    #: ... and counts as a queue for this long after it was last there: a fused queue flickers for a frame
+    #: or two, but a queue at a red light ahead that has cleared no longer explains a vehicle still standing
+    queue_memory_s: float = 5.0
 
     # --- wrong way: moving against the lane's direction, sustained ----------------------------------
     wrong_way_heading_deg: float = 135.0
@@ -154,6 +157,10 @@ class EventConfig:
     #: pairs farther apart than this are not examined (two cars crossing at 17 m/s close 24 m/s: 36 m
     #: at a TTC of 1.5 s, less their lengths)
     collision_search_m: float = 35.0
+    #: a motor vehicle braking at least this hard (smoothed) near a pedestrian or cyclist on a crossing or
+    #: walking area is yielding to them (they have right of way there), not colliding: a driver who has not
+    #: seen them coasts or keeps speed (< 1 m/s² of drag), and fused speed jitter gives ~0.5 m/s²
+    collision_yield_braking_mps2: float = 2.0
 
     def __post_init__(self) -> None:
         for item in fields(self):

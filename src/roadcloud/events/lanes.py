@@ -206,6 +206,56 @@ class LaneTable:
             if from_lane >= 0 and to_lane >= 0 and self.is_normal[from_lane] and self.is_normal[to_lane]:
                 feeders.setdefault(to_lane, set()).add(from_lane)
         self.feeders: dict[int, tuple[int, ...]] = {lane: tuple(sorted(f)) for lane, f in feeders.items()}
+        self._build_signal_conflicts(road_map, numbers)
+
+    def _build_signal_conflicts(self, road_map: RoadMap, numbers: dict[tuple[str, int], int]) -> None:
+        """The conflict table, once per map: which signal groups are ever green together in their
+        controller's program (``groups_compatible``), and which groups govern each lane (``lane_groups``):
+        an approach lane its movements', a junction-internal lane the movement that entered it, a
+        pedestrian crossing its own. Two lanes none of whose groups are ever green together are protected
+        from each other by the lights: they cannot both legally be moving into the junction at once."""
+        count = len(numbers)
+        # Groups of different controllers, or of a controller without a static program, are never known
+        # apart: compatible (no protection assumed).
+        compatible = np.ones((count, count), dtype=bool)
+        for controller in road_map.signal_controllers.values():
+            if not controller.phases or not controller.groups:
+                continue
+            own = np.array([numbers[(controller.tls_id, group.index)] for group in controller.groups])
+            # SUMO's green letters: G (priority) and g (yield while going); any other lets nobody go.
+            green = np.array(
+                [
+                    [state in "Gg" for state in controller.group_states(phase)]
+                    for _duration, phase in controller.phases
+                ]
+            )  # (phases, groups)
+            together = (green.T.astype(np.int64) @ green.astype(np.int64)) > 0
+            np.fill_diagonal(together, True)
+            compatible[np.ix_(own, own)] = together
+        self.groups_compatible: BoolArray = compatible
+        governing: list[set[int]] = [set() for _ in self.ids]
+        for movement in self.movement_list:
+            if movement.group >= 0:
+                governing[movement.from_lane].add(movement.group)
+        for lane in np.flatnonzero(self.entry_movement >= 0).tolist():
+            entered = int(self.movement_group[self.entry_movement[lane]])
+            if entered >= 0:
+                governing[lane].add(entered)
+        for controller in road_map.signal_controllers.values():
+            for group in controller.groups:
+                for from_id, to_id in group.connections:
+                    for lane_id in (from_id, to_id):
+                        lane = self.index.get(lane_id, -1)
+                        if lane >= 0 and self.function[lane] == CROSSING:
+                            governing[lane].add(numbers[(controller.tls_id, group.index)])
+        # Padded with -1: a lane has a few groups (one per movement), so pairs look up K x K entries of
+        # the table instead of multiplying whole-map rows.
+        width = max((len(g) for g in governing), default=0) or 1
+        lane_groups = np.full((len(self.ids), width), -1, dtype=np.int64)
+        for lane, groups in enumerate(governing):
+            lane_groups[lane, : len(groups)] = sorted(groups)
+        #: per lane, the signal groups governing it (-1 padding; all -1: not signalised)
+        self.lane_groups: IntArray = lane_groups
 
     def _build_walking_areas(self, road_map: RoadMap, clearance_m: float) -> None:
         shapes = []

@@ -3,10 +3,10 @@
 A motor vehicle on a carriageway lane below ``stopped_speed_mps`` is *stopped*; the dwell clock runs from
 then. It is a stopped-vehicle event only if the stop is its own doing:
 
-- the lane ahead is free for ``free_ahead_m``, and no standing or crawling vehicle was within
-  ``queue_reach_m`` ahead at any time since it stopped (otherwise it is in a queue, whose gaps can be
-  longer than ``free_ahead_m`` where sensors leave coverage gaps, and the head of that queue is the one
-  to look at), and
+- the lane ahead is free for ``free_ahead_m``, and no standing or crawling vehicle has been within
+  ``queue_reach_m`` ahead for ``queue_memory_s`` (otherwise it is in a queue, whose gaps can be longer
+  than ``free_ahead_m`` where sensors leave coverage gaps, and the head of that queue is the one to look
+  at; a queue that has since cleared away ahead no longer explains the stop), and
 - it is not waiting at a stop line: within ``stop_line_zone_m`` of the lane's end a standing vehicle is
   waiting at the junction (at red, to turn, for room on its exit), whatever the light.
 
@@ -46,7 +46,7 @@ class StoppedVehicleDetector:
         stop_onset, stop_last = hold_timer(
             stopped, recalled["stop_onset_ms"], recalled["stop_last_ms"], now, context.tolerance_ms
         )
-        # In a queue: a standing or crawling road user close ahead, seen at any time during this stop.
+        # In a queue: a standing or crawling road user close ahead, seen in the last queue_memory_s.
         leader = np.maximum(frame.leader, 0)
         queued_now = (
             stopped
@@ -55,7 +55,8 @@ class StoppedVehicleDetector:
             & (snapshot.speed_mps[leader] < config.queue_speed_mps)
         )
         queued_last = np.where(queued_now, now, recalled["queued_last_ms"]).astype(np.int64)
-        queued = (stop_onset >= 0) & (queued_last >= stop_onset)
+        queue_memory_ms = round(config.queue_memory_s * 1000)
+        queued = (stop_onset >= 0) & (queued_last >= stop_onset) & (now - queued_last <= queue_memory_ms)
         near_end = np.nan_to_num(frame.to_end_m, nan=np.inf) < config.stop_line_zone_m
         clear = stopped & (frame.gap_ahead_m >= config.free_ahead_m) & ~queued & ~near_end
         clear_onset, clear_last = hold_timer(

@@ -26,7 +26,6 @@ import heapq
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,6 +38,7 @@ from roadcloud.messages.json_codec import decode
 from roadcloud.services.advisories import advisory_tag, rte_is_cancelled
 from roadcloud.services.relevance import paths_to_local, within_paths
 from roadcloud.twin.field import bsm_id as bsm_id_of
+from roadcloud.twin.manifest import RoadsideUnitSpec
 
 FloatArray = NDArray[np.float64]
 
@@ -82,19 +82,6 @@ class ReceptionStats:
     other: dict[str, int] = field(default_factory=dict)  # glosa, rsm, denm delivered to a present vehicle
 
 
-class _UnitSpec(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def x_m(self) -> float: ...
-    @property
-    def y_m(self) -> float: ...
-    @property
-    def range_m(self) -> float: ...
-    @property
-    def network_delay_ms(self) -> int: ...
-
-
 @dataclass(slots=True, eq=False)
 class _Heard:
     """One RTE as a vehicle or unit holds it, its reference paths already in the local frame."""
@@ -112,7 +99,7 @@ class DownlinkReception:
     def __init__(
         self,
         geo: GeoReference,
-        units: Sequence[_UnitSpec],
+        units: Sequence[RoadsideUnitSpec],
         *,
         zone: str,
         vehicle_delay_ms: int = VEHICLE_DOWNLINK_DELAY_MS,
