@@ -23,6 +23,15 @@ coming up its own lane: right of way has it let crossing traffic pass. A pair wh
 more than ``collision_max_decel_mps2`` to avoid is a wrong predicted path, not a conflict: a real one is
 seen coming while it can still be braked for.
 
+The lights and right of way settle two more kinds of pair. Movements whose signal groups the controller's
+program never shows green together (``LaneTable.groups_compatible``, built once per map from
+``SignalController.phases``) are kept apart by the lights: while one of the pair's lanes shows red or
+yellow on all its groups, its vehicle stops at its line (or, already in the junction, clears it) and the
+pair is no conflict; a red-light runner is the red-light detector's event. Followers in one lane share
+their groups, so rear-end conflicts are never silenced this way. And a pedestrian or cyclist on a crossing
+or walking area has right of way there: a motor vehicle braking at least ``collision_yield_braking_mps2``
+near them is yielding as expected; only one that keeps coming is at risk.
+
 Candidate pairs come from one k-d tree query (``scipy.spatial.cKDTree.query_pairs``) within
 ``collision_search_m``; everything after it is one broadcast over the pairs.
 """
@@ -297,7 +306,9 @@ def _yielding(
     lane = frame.lane[person]
     function = np.where(lane >= 0, lanes.function[np.maximum(lane, 0)], -1)
     on_footway = (function == CROSSING) | (function == WALKINGAREA)
-    on_footway |= lanes.near_walking_area(snapshot.x_m[person], snapshot.y_m[person])
+    # The polygon test only for the few pairs with someone on foot or on a bicycle in them.
+    afoot = np.flatnonzero(~frame.motor[person] & ~on_footway)
+    on_footway[afoot] = lanes.near_walking_area(snapshot.x_m[person[afoot]], snapshot.y_m[person[afoot]])
     braking = -motion.accel_mps2[vehicle] >= context.config.collision_yield_braking_mps2
     result: NDArray[np.bool_] = frame.motor[vehicle] & ~frame.motor[person] & on_footway & braking
     return result
