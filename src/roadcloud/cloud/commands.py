@@ -55,8 +55,9 @@ def _demo(args: argparse.Namespace) -> int:
         raise SettingError(f"--duration-s {args.duration_s:g}: give a positive number of seconds")
     if args.warm_up_s < 0:
         raise SettingError(f"--warm-up-s {args.warm_up_s:g}: give 0 or more seconds")
-    if not 0 <= args.port <= 65_535:
-        raise SettingError(f"--port {args.port} is not a TCP port; give 1-65535 (or 0 for any free port)")
+    from roadcloud.api.server import check_port
+
+    check_port(args.port)
     settings = DemoSettings(
         zone_dir=args.zone,
         host=args.host,

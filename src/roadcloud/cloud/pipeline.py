@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,7 +28,7 @@ import numpy as np
 from roadcloud.bus.topics import Topic
 from roadcloud.cloud.frame import LiveFrame, PipelineStats, SignalGroupState, SignalHeadState
 from roadcloud.cloud.site import ZoneSite
-from roadcloud.events import EventConfig, EventDetector, SignalStates
+from roadcloud.events import EventConfig, EventDetector, RoadEvent, SignalStates
 from roadcloud.fusion import FusionConfig, FusionEngine, LdmSnapshot
 from roadcloud.ingest import DeviceRegistry, DeviceState, Ingestor
 from roadcloud.ingest.registry import Device
@@ -202,6 +202,7 @@ class CloudPipeline:
             downlinks = self._services.on_events(changes, now_ms)
             downlinks += self._services.on_frame(snapshot, self._vehicles, self._signals, now_ms)
             device_changes = self._registry.sweep(now_ms)
+            events_active = tuple(self._events.active)
             listeners = self._listeners
         self._send(downlinks)
         self._tick_wall_ms.append((time.perf_counter() - started_s) * 1000.0)
@@ -209,12 +210,12 @@ class CloudPipeline:
             time_ms=snapshot.time_ms,
             tick_ms=now_ms,
             snapshot=snapshot,
-            events_active=tuple(self._events.active),
+            events_active=events_active,
             event_changes=tuple(changes),
             advisories_active=tuple(self._services.active),
             advisory_changes=tuple(downlink.advisory for downlink in downlinks if downlink.advisory),
             signals=self._signal_heads(snapshot.time_ms),
-            stats=self._stats(now_ms, snapshot),
+            stats=self._stats(now_ms, snapshot, events_active),
             device_changes=tuple(device_changes),
         )
         self._latest = frame
@@ -267,7 +268,9 @@ class CloudPipeline:
     def stats(self) -> PipelineStats:
         return self._latest.stats
 
-    def _stats(self, now_ms: int, snapshot: LdmSnapshot) -> PipelineStats:
+    def _stats(
+        self, now_ms: int, snapshot: LdmSnapshot, events_active: tuple[RoadEvent, ...]
+    ) -> PipelineStats:
         ingest = self._ingestor.stats()
         fusion = self._fusion.counts
         dropped = {reason.value: count for reason, count in ingest.dropped_by_reason.items()}
@@ -282,9 +285,7 @@ class CloudPipeline:
         latencies = np.fromiter(self._tick_wall_ms, dtype=np.float64)
         p50, p99 = np.percentile(latencies, [50, 99]) if len(latencies) else (0.0, 0.0)
         kinds = np.bincount(snapshot.kind, minlength=len(ActorKind) + 1)
-        by_type: dict[str, int] = {}
-        for event in self._events.active:
-            by_type[event.event_type.value] = by_type.get(event.event_type.value, 0) + 1
+        by_type = Counter(event.event_type.value for event in events_active)
         return PipelineStats(
             time_ms=now_ms,
             messages_in=dict(ingest.accepted),
@@ -297,7 +298,7 @@ class CloudPipeline:
             ldm_age_ms=now_ms - snapshot.time_ms,
             tracks=len(snapshot),
             tracks_by_kind={kind.name.lower(): int(kinds[kind]) for kind in ActorKind if kinds[kind]},
-            events_active=by_type,
+            events_active=dict(by_type),
             devices_online=self._registry.online_count(now_ms, kinds=ROADSIDE_KINDS),
             devices_total=self._registry.count(kinds=ROADSIDE_KINDS),
             vehicles_online=self._registry.online_count(now_ms, kinds=(DeviceKind.VEHICLE,)),

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roadcloud.ingest import DeviceRegistry
-from roadcloud.map import LaneMatcher, RoadMap, load_map
+from roadcloud.map import LaneMatcher, RoadMap
 from roadcloud.services import RoadsideUnitCoverage
 from roadcloud.twin.devices import ZoneDevice, zone_devices
-from roadcloud.twin.manifest import Manifest, load_manifest
+from roadcloud.twin.manifest import Manifest, load_manifest, load_zone_map
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +28,7 @@ class ZoneSite:
     def from_zone_dir(cls, zone_dir: Path) -> ZoneSite:
         """Read a zone folder; ``ManifestError``/``MapError`` name a missing or broken file."""
         manifest, folder = load_manifest(zone_dir)
-        anchor = None
-        if manifest.network.anchor_lon_deg is not None and manifest.network.anchor_lat_deg is not None:
-            anchor = (manifest.network.anchor_lon_deg, manifest.network.anchor_lat_deg)
-        road_map = load_map(folder / manifest.network.file, anchor_lonlat=anchor)
+        road_map = load_zone_map(manifest, folder)
         return cls(
             zone=manifest.zone.name,
             road_map=road_map,

@@ -54,7 +54,7 @@ from roadcloud.events.signal_state import SignalStates
 from roadcloud.fusion.config import FusionConfig
 from roadcloud.fusion.ldm import LdmSnapshot
 from roadcloud.fusion.replay import fuse_recording
-from roadcloud.map import GeoReference, LaneMatcher, RoadMap, load_map
+from roadcloud.map import GeoReference, LaneMatcher, RoadMap
 from roadcloud.messages import BSM, SPAT, ActorKind, GroundTruth, IncidentKind, IncidentTruth
 from roadcloud.messages.json_codec import decode
 from roadcloud.messages.truth import SURGE_QUEUE_VEHICLES
@@ -68,7 +68,7 @@ from roadcloud.services import (
 )
 from roadcloud.twin.field import bsm_id
 from roadcloud.twin.incidents import incident_of_actor
-from roadcloud.twin.manifest import MANIFEST_NAME, Manifest, load_manifest
+from roadcloud.twin.manifest import MANIFEST_NAME, Manifest, load_manifest, load_zone_map
 from roadcloud.twin.recording import read_header, read_recording
 from roadcloud.twin.runtime import Emission
 
@@ -266,10 +266,7 @@ def zone_network(path: Path, manifest: Manifest, zone_dir: Path | None, *, expec
                 f"{folder} holds zone {theirs.zone.name!r}, but {path} was recorded in zone "
                 f"{manifest.zone.name!r}; give the zone folder the recording was made from with --zone"
             )
-    anchor = None
-    if manifest.network.anchor_lon_deg is not None and manifest.network.anchor_lat_deg is not None:
-        anchor = (manifest.network.anchor_lon_deg, manifest.network.anchor_lat_deg)
-    road_map = load_map(network, anchor_lonlat=anchor)
+    road_map = load_zone_map(manifest, folder)
     offset_m = np.subtract(road_map.geo.net_offset_m, expected.net_offset_m)
     if road_map.geo.proj != expected.proj or not np.allclose(offset_m, 0.0, atol=1e-3):
         raise RecordingError(

@@ -17,6 +17,7 @@ import tomli_w
 from msgspec import Meta
 
 from roadcloud.errors import ManifestError
+from roadcloud.map import RoadMap, load_map
 from roadcloud.messages.truth import IncidentKind
 
 MANIFEST_NAME = "zone.toml"
@@ -202,3 +203,11 @@ def write_manifest(manifest: Manifest, zone_dir: Path) -> Path:
     path = zone_dir / MANIFEST_NAME
     path.write_text("\n".join(chunks))
     return path
+
+
+def load_zone_map(manifest: Manifest, folder: Path) -> RoadMap:
+    """The zone's network from ``folder``, anchored where the manifest says (unprojected networks)."""
+    anchor = None
+    if manifest.network.anchor_lon_deg is not None and manifest.network.anchor_lat_deg is not None:
+        anchor = (manifest.network.anchor_lon_deg, manifest.network.anchor_lat_deg)
+    return load_map(folder / manifest.network.file, anchor_lonlat=anchor)

@@ -27,7 +27,6 @@ from traci import constants as tc
 
 from roadcloud.bus.topics import topic
 from roadcloud.errors import SettingError
-from roadcloud.map import RoadMap, load_map
 from roadcloud.messages import (
     ActorKind,
     GroundTruth,
@@ -51,7 +50,7 @@ from roadcloud.twin.field import (
     build_rsms,
 )
 from roadcloud.twin.incidents import IncidentRunner
-from roadcloud.twin.manifest import Manifest, load_manifest
+from roadcloud.twin.manifest import Manifest, load_manifest, load_zone_map
 from roadcloud.twin.reception import DownlinkReception
 from roadcloud.twin.sensors import SENSOR_NOISE_PRESETS, Actors, Detections, RoadsideUnits, SensorModel, sense
 from roadcloud.twin.signals import ProgramTiming, build_spat
@@ -139,13 +138,6 @@ def sensor_model_for(manifest: Manifest, noise: str | None = None) -> SensorMode
         if getattr(manifest.sensors, name) is not None and noise is None
     }
     return replace(model, **overrides)
-
-
-def load_zone_map(manifest: Manifest, folder: Path) -> RoadMap:
-    anchor = None
-    if manifest.network.anchor_lon_deg is not None and manifest.network.anchor_lat_deg is not None:
-        anchor = (manifest.network.anchor_lon_deg, manifest.network.anchor_lat_deg)
-    return load_map(folder / manifest.network.file, anchor_lonlat=anchor)
 
 
 class Twin:
